@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Runs every TaskFlow test on a fresh machine, MongoDB-compatible server included.
+#
+#   scripts/test.sh [extra args passed to `cargo test`]
+#
+# Environment:
+#   TASKFLOW_TEST_MONGODB_URI  use this server instead of starting one (nothing is started)
+#   TASKFLOW_VENV              venv for the test server (default: ~/.cache/taskflow/venv)
+#   TASKFLOW_SKIP_LINT=1       skip `cargo fmt --check` and `cargo clippy`
+set -euo pipefail
+
+SECANTUS_VERSION="0.7.0b3"
+READY_TIMEOUT_SECS=30
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${TASKFLOW_VENV:-$HOME/.cache/taskflow/venv}"
+TMP_BASE="${TMPDIR:-/tmp}"
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'test.sh: error: %s\n' "$*" >&2; exit 1; }
+
+SERVER_PID=""
+SERVER_LOG=""
+SERVER_CFG=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        # Graceful shutdown removes the :memory: WiredTiger dir; give it up to 10 s.
+        for _ in $(seq 1 100); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$SERVER_PID" 2>/dev/null; then
+            kill -KILL "$SERVER_PID" 2>/dev/null || true
+        fi
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    [[ -n "$SERVER_CFG" ]] && rm -f "$SERVER_CFG"
+    if [[ -n "$SERVER_LOG" && -f "$SERVER_LOG" ]]; then
+        if [[ $rc -eq 0 ]]; then
+            rm -f "$SERVER_LOG"
+        else
+            echo "test.sh: test server log kept at $SERVER_LOG" >&2
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+setup_venv() {
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        step "Creating Python venv at $VENV"
+        mkdir -p "$(dirname "$VENV")"
+        python3 -m venv "$VENV" || die "python3 -m venv failed (is python3-venv installed?)"
+    fi
+    local installed
+    installed="$("$VENV/bin/python" -m pip show SecantusDB 2>/dev/null || true)"
+    if grep -qx "Version: $SECANTUS_VERSION" <<<"$installed"; then
+        return
+    fi
+    step "Installing SecantusDB==$SECANTUS_VERSION into $VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "SecantusDB==$SECANTUS_VERSION"
+}
+
+free_port() {
+    "$VENV/bin/python" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# Polls `ping` (pymongo ships as a SecantusDB dependency) until the server answers,
+# the server process dies, or the timeout expires.
+wait_ready() {
+    local port=$1
+    "$VENV/bin/python" - "$port" "$SERVER_PID" "$READY_TIMEOUT_SECS" <<'PY'
+import os, sys, time
+from pymongo import MongoClient
+port, pid, timeout = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+deadline = time.monotonic() + timeout
+while time.monotonic() < deadline:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        print("test.sh: test server process exited", file=sys.stderr)
+        sys.exit(2)
+    client = MongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true",
+                         serverSelectionTimeoutMS=500, connectTimeoutMS=500)
+    try:
+        client.admin.command("ping")
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.2)
+    finally:
+        client.close()
+print(f"test.sh: test server not ready after {timeout:.0f} s", file=sys.stderr)
+sys.exit(1)
+PY
+}
+
+start_server() {
+    setup_venv
+    SERVER_CFG="$(mktemp "$TMP_BASE/taskflow-secantusd.XXXXXX.toml")"   # empty: disables config auto-discovery
+    SERVER_LOG="$(mktemp "$TMP_BASE/taskflow-secantusd.XXXXXX.log")"
+    local port attempt started
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        step "Starting secantusd-py on 127.0.0.1:$port (attempt $attempt, log: $SERVER_LOG)"
+        started=$(date +%s)
+        "$VENV/bin/secantusd-py" --config "$SERVER_CFG" --host 127.0.0.1 --port "$port" \
+            --storage-path :memory: >"$SERVER_LOG" 2>&1 &
+        SERVER_PID=$!
+        if wait_ready "$port"; then
+            echo "test server ready after $(( $(date +%s) - started )) s"
+            export TASKFLOW_TEST_MONGODB_URI="mongodb://127.0.0.1:$port/?directConnection=true"
+            return
+        fi
+        echo "--- tail of $SERVER_LOG ---" >&2
+        tail -n 40 "$SERVER_LOG" >&2 || true
+        echo "---" >&2
+        if kill -0 "$SERVER_PID" 2>/dev/null; then
+            die "test server did not become ready within ${READY_TIMEOUT_SECS} s"
+        fi
+        # Process died (e.g. lost the port race): retry on a new port.
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    done
+    die "test server failed to start"
+}
+
+if [[ -n "${TASKFLOW_TEST_MONGODB_URI:-}" ]]; then
+    step "Using caller-provided TASKFLOW_TEST_MONGODB_URI (not starting a server)"
+else
+    start_server
+fi
+echo "TASKFLOW_TEST_MONGODB_URI=$TASKFLOW_TEST_MONGODB_URI"
+
+cd "$REPO_ROOT"
+
+if [[ "${TASKFLOW_SKIP_LINT:-0}" == "1" ]]; then
+    step "Skipping cargo fmt / cargo clippy (TASKFLOW_SKIP_LINT=1)"
+else
+    step "cargo fmt --all -- --check"
+    cargo fmt --all -- --check
+    step "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings"
+    cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+fi
+
+step "cargo test --workspace --all-features --locked $*"
+cargo test --workspace --all-features --locked "$@"

@@ -1,0 +1,190 @@
+//! Identifiers: opaque 12-byte values, generated in the ObjectId layout (4-byte seconds,
+//! 5 random bytes, 3-byte counter) so that MongoDB stores them natively as `ObjectId`, shown to
+//! clients as 24 lowercase hex characters.
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde::{Serialize, Serializer};
+
+/// Why a text is not an identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("is not a valid id")]
+pub struct InvalidId;
+
+/// Random bytes from the operating system's CSPRNG.
+///
+/// # Panics
+/// When the operating system has no entropy source at all; nothing secure can run then.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    bytes
+}
+
+fn generate_raw() -> [u8; 12] {
+    static PROCESS: OnceLock<[u8; 5]> = OnceLock::new();
+    static COUNTER: OnceLock<AtomicU32> = OnceLock::new();
+    let process = PROCESS.get_or_init(random_bytes::<5>);
+    let counter = COUNTER.get_or_init(|| AtomicU32::new(u32::from_be_bytes(random_bytes::<4>())));
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // ObjectId keeps the low 32 bits of the seconds; truncation is the format.
+    #[allow(clippy::cast_possible_truncation)]
+    let seconds = seconds as u32;
+    let count = counter.fetch_add(1, Ordering::Relaxed);
+    let mut raw = [0u8; 12];
+    raw[..4].copy_from_slice(&seconds.to_be_bytes());
+    raw[4..9].copy_from_slice(process);
+    raw[9..].copy_from_slice(&count.to_be_bytes()[1..]);
+    raw
+}
+
+fn parse_hex(text: &str) -> Result<[u8; 12], InvalidId> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 24 {
+        return Err(InvalidId);
+    }
+    let mut raw = [0u8; 12];
+    for (out, pair) in raw.iter_mut().zip(bytes.chunks_exact(2)) {
+        let hi = hex_value(pair[0]).ok_or(InvalidId)?;
+        let lo = hex_value(pair[1]).ok_or(InvalidId)?;
+        *out = (hi << 4) | lo;
+    }
+    Ok(raw)
+}
+
+// Lowercase only: one id has exactly one spelling, so ids can be compared as text.
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+fn write_hex(raw: &[u8; 12], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    raw.iter().try_for_each(|b| write!(f, "{b:02x}"))
+}
+
+macro_rules! define_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name([u8; 12]);
+
+        impl $name {
+            /// A new, unique identifier.
+            pub fn generate() -> Self {
+                Self(generate_raw())
+            }
+
+            /// Parses the 24-lowercase-hex form shown to clients.
+            ///
+            /// # Errors
+            /// [`InvalidId`] for any other text.
+            pub fn parse(text: &str) -> Result<Self, InvalidId> {
+                parse_hex(text).map(Self)
+            }
+
+            /// The identifier from its 12 raw bytes (a stored `ObjectId`).
+            pub const fn from_bytes(bytes: [u8; 12]) -> Self {
+                Self(bytes)
+            }
+
+            /// The 12 raw bytes.
+            pub const fn to_bytes(self) -> [u8; 12] {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_hex(&self.0, f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}(", stringify!($name))?;
+                write_hex(&self.0, f)?;
+                f.write_str(")")
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(text: &str) -> Result<Self, InvalidId> {
+                Self::parse(text)
+            }
+        }
+    };
+}
+
+define_id!(
+    /// Identifies a user account.
+    UserId
+);
+define_id!(
+    /// Identifies a task; unique across all users.
+    TaskId
+);
+define_id!(
+    /// Identifies a login session (a refresh-token family).
+    SessionId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_unique_and_round_trip() {
+        let ids: Vec<TaskId> = (0..1000).map(|_| TaskId::generate()).collect();
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        for id in ids {
+            let text = id.to_string();
+            assert_eq!(text.len(), 24);
+            assert_eq!(TaskId::parse(&text), Ok(id));
+        }
+    }
+
+    #[test]
+    fn parse_accepts_only_24_lowercase_hex() {
+        assert!(UserId::parse("0123456789abcdef01234567").is_ok());
+        for bad in [
+            "",
+            "0123456789abcdef0123456",
+            "0123456789abcdef012345678",
+            "0123456789ABCDEF01234567",
+            "0123456789abcdef0123456g",
+            "../../etc/passwd/aaaaaaaa",
+            "{\"$gt\": \"\"}aaaaaaaaaaaa",
+        ] {
+            assert_eq!(UserId::parse(bad), Err(InvalidId), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ordering_matches_text_ordering() {
+        let a = TaskId::parse("00000000000000000000000a").unwrap();
+        let b = TaskId::parse("0000000000000000000000a0").unwrap();
+        assert!(a < b);
+        assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn debug_shows_the_type_and_hex() {
+        let id = TaskId::from_bytes([0xab; 12]);
+        assert_eq!(format!("{id:?}"), "TaskId(abababababababababababab)");
+    }
+}

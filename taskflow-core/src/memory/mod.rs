@@ -1,0 +1,48 @@
+//! The embedded in-memory store: a complete implementation of every storage port, safe under
+//! concurrency and indexed like the MongoDB collections, for single-instance deployments,
+//! development, and applications that embed TaskFlow in their own tests.
+//!
+//! Data lives as long as the [`MemoryStore`] (clones share it) and is lost on restart.
+
+mod task_index;
+mod tasks;
+mod users;
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+
+use crate::error::StorageError;
+use crate::ports::StorageHealth;
+
+/// The in-memory store; cheap to clone, clones share the same data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    users: Arc<RwLock<users::Users>>,
+    tasks: Arc<tasks::Tasks>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl StorageHealth for MemoryStore {
+    async fn ping(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
+// A panic while holding a lock cannot leave these maps half-updated in a way that matters more
+// than refusing all further service would, so poisoned locks are recovered rather than
+// propagated as panics.
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
