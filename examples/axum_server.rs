@@ -24,6 +24,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let page = tasks.list_tasks(&owner, &TaskQuery::default()).await?;
     let titles: Vec<&str> = page.items.iter().map(|t| t.title.as_str()).collect();
-    eprintln!("TaskFlow core is working (tasks: {titles:?}); the HTTP server arrives with the axum adapter.");
+    eprintln!(
+        "TaskFlow core is working (tasks: {titles:?}); the HTTP server arrives with the axum adapter."
+    );
     Ok(())
 }
