@@ -9,6 +9,7 @@
 //!
 //! Inputs are parsed at the edge into these types; services take only validated values.
 
+pub mod auth;
 pub mod clock;
 pub mod domain;
 pub mod error;
