@@ -31,6 +31,8 @@ pub enum ErrorCode {
     EmailTaken,
     /// Unknown email or wrong password (the same code for both, on purpose).
     InvalidCredentials,
+    /// Missing, invalid or expired credentials, or a revoked session.
+    Unauthorized,
     /// Storage cannot be reached right now; retrying later may succeed.
     StorageUnavailable,
     /// An unexpected failure; details go to the logs, never to the client.
@@ -50,6 +52,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::EmailTaken => "email_taken",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::Unauthorized => "unauthorized",
             Self::StorageUnavailable => "storage_unavailable",
             Self::Internal => "internal",
         }
@@ -172,6 +175,7 @@ mod tests {
             (ErrorCode::Conflict, "conflict"),
             (ErrorCode::EmailTaken, "email_taken"),
             (ErrorCode::InvalidCredentials, "invalid_credentials"),
+            (ErrorCode::Unauthorized, "unauthorized"),
             (ErrorCode::StorageUnavailable, "storage_unavailable"),
             (ErrorCode::Internal, "internal"),
         ];

@@ -8,8 +8,13 @@
 
 use async_trait::async_trait;
 
+use std::time::Duration;
+
+use crate::auth::refresh::RefreshTokenHash;
+use crate::auth::session::{RefreshTokenRecord, Session};
+use crate::auth::throttle::FailureState;
 use crate::clock::Timestamp;
-use crate::domain::{Email, PasswordHash, Task, TaskId, User, UserId};
+use crate::domain::{Email, PasswordHash, SessionId, Task, TaskId, User, UserId};
 use crate::error::StorageError;
 use crate::query::{ListRequest, TaskStats};
 
@@ -103,6 +108,110 @@ pub trait TaskRepository: Send + Sync + 'static {
     /// # Errors
     /// [`StorageError`] when the store fails.
     async fn task_stats(&self, owner: &UserId, now: Timestamp) -> Result<TaskStats, StorageError>;
+}
+
+/// Stores login sessions and their refresh tokens (by hash only). Every call names the user,
+/// so a sharded deployment routes it to one shard.
+#[async_trait]
+pub trait SessionRepository: Send + Sync + 'static {
+    /// Stores a new session with its first refresh token.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn create_session(
+        &self,
+        session: &Session,
+        token: &RefreshTokenRecord,
+    ) -> Result<(), StorageError>;
+
+    /// The session `id` of `user`, active or not.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn get_session(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+    ) -> Result<Option<Session>, StorageError>;
+
+    /// Atomically marks the refresh token `hash` of `user` as used at `now` if it was unused,
+    /// and returns the record as it was *before* this call: `used_at == None` means this
+    /// caller won the token; `Some(t)` means it had already been exchanged at `t`. `None` when
+    /// no such token exists. Of concurrent callers, exactly one sees `used_at == None`.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn use_refresh_token(
+        &self,
+        user: &UserId,
+        hash: &RefreshTokenHash,
+        now: Timestamp,
+    ) -> Result<Option<RefreshTokenRecord>, StorageError>;
+
+    /// Adds a successor token to its session and records the session's use (`last_used_at`
+    /// = `token.issued_at`, `idle_expires_at`), only if the session is not revoked. Returns
+    /// whether it was added.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn add_refresh_token(
+        &self,
+        token: &RefreshTokenRecord,
+        idle_expires_at: Timestamp,
+    ) -> Result<bool, StorageError>;
+
+    /// Revokes the session `id` of `user` (and so every token of its family); returns whether
+    /// an unrevoked session was found.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn revoke_session(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+        now: Timestamp,
+    ) -> Result<bool, StorageError>;
+
+    /// Revokes every session of `user`; returns how many were active.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn revoke_all_sessions(&self, user: &UserId, now: Timestamp)
+    -> Result<u64, StorageError>;
+
+    /// Every session of `user` that is not revoked, newest first (for "your devices" pages).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn list_sessions(&self, user: &UserId) -> Result<Vec<Session>, StorageError>;
+}
+
+/// Stores consecutive login failures per account, shared by every API instance.
+#[async_trait]
+pub trait LoginThrottleRepository: Send + Sync + 'static {
+    /// The failure record of `email`, if any.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn login_failures(&self, email: &Email) -> Result<Option<FailureState>, StorageError>;
+
+    /// Atomically counts one more failure at `now` and returns the new record; a record whose
+    /// last failure is older than `forget_after` starts again at one.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn record_login_failure(
+        &self,
+        email: &Email,
+        now: Timestamp,
+        forget_after: Duration,
+    ) -> Result<FailureState, StorageError>;
+
+    /// Forgets the failures of `email` (after a successful login).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn clear_login_failures(&self, email: &Email) -> Result<(), StorageError>;
 }
 
 /// Answers whether the store can serve requests right now (for readiness probes).

@@ -4,6 +4,7 @@
 //!
 //! Data lives as long as the [`MemoryStore`] (clones share it) and is lost on restart.
 
+mod sessions;
 mod task_index;
 mod tasks;
 mod users;
@@ -20,6 +21,8 @@ use crate::ports::StorageHealth;
 pub struct MemoryStore {
     users: Arc<RwLock<users::Users>>,
     tasks: Arc<tasks::Tasks>,
+    sessions: Arc<RwLock<sessions::Sessions>>,
+    failures: Arc<RwLock<sessions::Failures>>,
 }
 
 impl MemoryStore {

@@ -5,7 +5,8 @@
 //! taskflow_core::repository_conformance_tests!(my_store_repositories());
 //! taskflow_core::repository_property_tests!(my_store_repositories(), cases = 64);
 //! ```
-//! where `my_store_repositories()` is a future yielding [`Repositories`]. Conformance cases
+//! where `my_store_repositories()` is a future yielding [`Repositories`] (or
+//! `Option<Repositories>`, `None` skipping the test where the store is not configured). Conformance cases
 //! are `#[tokio::test]`s (the calling crate depends on tokio with `macros` and
 //! `rt-multi-thread`); property tests are plain `#[test]`s that run their own runtime. Each
 //! property case works as a fresh random user, which also exercises owner isolation.
@@ -16,6 +17,7 @@
 pub mod cases;
 pub mod model;
 pub mod props;
+pub mod session_cases;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,7 +28,9 @@ use crate::domain::{
     NewTask, Priority, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle, UserId,
 };
 use crate::memory::MemoryStore;
-use crate::ports::{StorageHealth, TaskRepository, UserRepository};
+use crate::ports::{
+    LoginThrottleRepository, SessionRepository, StorageHealth, TaskRepository, UserRepository,
+};
 use crate::query::{CursorCodec, CursorKey};
 use crate::service::TaskService;
 
@@ -38,6 +42,10 @@ pub struct Repositories {
     pub users: Arc<dyn UserRepository>,
     /// The task store.
     pub tasks: Arc<dyn TaskRepository>,
+    /// The session store.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// The login-failure store.
+    pub throttle: Arc<dyn LoginThrottleRepository>,
     teardown: Option<Teardown>,
 }
 
@@ -45,11 +53,18 @@ impl Repositories {
     /// Wraps a store implementing every port.
     pub fn new<S>(store: S) -> Self
     where
-        S: UserRepository + TaskRepository + StorageHealth + Clone,
+        S: UserRepository
+            + TaskRepository
+            + SessionRepository
+            + LoginThrottleRepository
+            + StorageHealth
+            + Clone,
     {
         Self {
             users: Arc::new(store.clone()),
-            tasks: Arc::new(store),
+            tasks: Arc::new(store.clone()),
+            sessions: Arc::new(store.clone()),
+            throttle: Arc::new(store),
             teardown: None,
         }
     }
@@ -66,6 +81,25 @@ impl Repositories {
         if let Some(teardown) = self.teardown {
             teardown.await;
         }
+    }
+}
+
+/// What a test factory may yield: repositories, or `None` to skip the test (a store that is
+/// not configured on this machine; a factory must never skip under `CI=true`).
+pub trait IntoRepositories {
+    /// The repositories, or `None` to skip.
+    fn into_repositories(self) -> Option<Repositories>;
+}
+
+impl IntoRepositories for Repositories {
+    fn into_repositories(self) -> Option<Repositories> {
+        Some(self)
+    }
+}
+
+impl IntoRepositories for Option<Repositories> {
+    fn into_repositories(self) -> Option<Repositories> {
+        self
     }
 }
 
@@ -169,6 +203,14 @@ macro_rules! repository_conformance_tests {
             service_concurrent_updates_lose_nothing,
             service_update_respects_expected_version,
         );
+        $crate::__testkit_session_cases!(
+            $make;
+            session_round_trips_and_is_user_scoped,
+            refresh_token_use_is_atomic,
+            successor_tokens_follow_the_session,
+            revoke_all_is_user_scoped,
+            login_failures_count_forget_and_clear,
+        );
     };
 }
 
@@ -178,8 +220,27 @@ macro_rules! __testkit_cases {
     ($make:expr; $($case:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $case() {
-            let repos: $crate::testkit::Repositories = $make.await;
+            let Some(repos) = $crate::testkit::IntoRepositories::into_repositories($make.await)
+            else {
+                return;
+            };
             $crate::testkit::cases::$case(&repos).await;
+            repos.teardown().await;
+        }
+    )*};
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __testkit_session_cases {
+    ($make:expr; $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some(repos) = $crate::testkit::IntoRepositories::into_repositories($make.await)
+            else {
+                return;
+            };
+            $crate::testkit::session_cases::$case(&repos).await;
             repos.teardown().await;
         }
     )*};
@@ -209,7 +270,11 @@ macro_rules! __testkit_props {
         #[test]
         fn $prop() {
             let runtime = $crate::testkit::props::runtime();
-            let repos: $crate::testkit::Repositories = runtime.block_on($make);
+            let Some(repos) =
+                $crate::testkit::IntoRepositories::into_repositories(runtime.block_on($make))
+            else {
+                return;
+            };
             $crate::testkit::props::$prop(&runtime, &repos, $cases);
             runtime.block_on(repos.teardown());
         }

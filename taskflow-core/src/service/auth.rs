@@ -1,0 +1,431 @@
+//! Authentication use cases: register, login, refresh with rotation and reuse detection,
+//! logout, logout-all, and authenticating a request's access token.
+//!
+//! Revocation reaches access tokens through a per-request session check: [`AuthService::
+//! authenticate`] verifies the JWT and then loads its session (one keyed read), so a revoked
+//! session stops its access tokens on their very next request, not at their expiry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::csrf::CsrfTokens;
+use crate::auth::input::{Credentials, Registration};
+use crate::auth::jwt::{AccessTokens, IssuedAccessToken, TokenError};
+use crate::auth::password::{Password, PasswordHashError, PasswordHasher, Verification};
+use crate::auth::refresh::{RefreshToken, RefreshTokenHash};
+use crate::auth::session::{ClientMeta, RefreshTokenRecord, Session, SessionPolicy};
+use crate::auth::throttle::ThrottlePolicy;
+use crate::clock::{Clock, Timestamp};
+use crate::domain::{SessionId, User, UserId};
+use crate::error::{ErrorCode, StorageError};
+use crate::ports::{InsertUserError, LoginThrottleRepository, SessionRepository, UserRepository};
+
+/// Why an authentication operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Registration with an email that has an account.
+    #[error("the email is already registered")]
+    EmailTaken,
+    /// Unknown email or wrong password.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// Too many failed logins for this account; try again later.
+    #[error("too many failed logins; retry later")]
+    Throttled {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// Missing, invalid or expired credentials, or a revoked session.
+    #[error("authentication required")]
+    Unauthorized,
+    /// An already rotated refresh token was presented again: the session was revoked.
+    #[error("refresh token reuse detected; the session was revoked")]
+    RefreshTokenReused,
+    /// Hashing failed (a bug or a corrupt stored hash).
+    #[error("password hashing failed")]
+    Hashing(#[from] PasswordHashError),
+    /// Signing an access token failed (a bug or a broken key).
+    #[error("token signing failed")]
+    Signing(#[source] TokenError),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl AuthError {
+    /// The stable code of this failure.
+    pub const fn code(&self) -> ErrorCode {
+        match self {
+            Self::EmailTaken => ErrorCode::EmailTaken,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::Throttled { .. } => ErrorCode::RateLimited,
+            Self::Unauthorized | Self::RefreshTokenReused => ErrorCode::Unauthorized,
+            Self::Hashing(_) | Self::Signing(_) => ErrorCode::Internal,
+            Self::Storage(e) => e.code(),
+        }
+    }
+}
+
+impl From<InsertUserError> for AuthError {
+    fn from(e: InsertUserError) -> Self {
+        match e {
+            InsertUserError::EmailTaken => Self::EmailTaken,
+            InsertUserError::Storage(e) => Self::Storage(e),
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    /// The user.
+    pub user_id: UserId,
+    /// The session the access token belongs to.
+    pub session_id: SessionId,
+}
+
+/// Everything a successful login, registration or refresh hands to the client.
+#[derive(Debug)]
+pub struct IssuedSession {
+    /// The session.
+    pub principal: Principal,
+    /// The access token (JWT) and its expiry.
+    pub access: IssuedAccessToken,
+    /// The new refresh token.
+    pub refresh: RefreshToken,
+    /// When the refresh token (and its session) ends at the latest.
+    pub refresh_expires_at: Timestamp,
+    /// The CSRF token bound to this session (for the readable cookie).
+    pub csrf_token: String,
+}
+
+/// The storage the auth service needs.
+#[derive(Clone)]
+pub struct AuthStores {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Login failure counters.
+    pub throttle: Arc<dyn LoginThrottleRepository>,
+}
+
+/// The authentication use cases.
+#[derive(Clone)]
+pub struct AuthService {
+    stores: AuthStores,
+    hasher: PasswordHasher,
+    tokens: Arc<AccessTokens>,
+    csrf: Arc<CsrfTokens>,
+    clock: Arc<dyn Clock>,
+    sessions: SessionPolicy,
+    throttle: ThrottlePolicy,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("sessions", &self.sessions)
+            .field("throttle", &self.throttle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthService {
+    /// An auth service over `stores`.
+    pub fn new(
+        stores: AuthStores,
+        hasher: PasswordHasher,
+        tokens: AccessTokens,
+        csrf: CsrfTokens,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            stores,
+            hasher,
+            tokens: Arc::new(tokens),
+            csrf: Arc::new(csrf),
+            clock,
+            sessions: SessionPolicy::default(),
+            throttle: ThrottlePolicy::default(),
+        }
+    }
+
+    /// Replaces the session lifetimes and reuse grace window.
+    #[must_use]
+    pub fn with_session_policy(mut self, policy: SessionPolicy) -> Self {
+        self.sessions = policy;
+        self
+    }
+
+    /// Replaces the password hasher (to raise the hashing parameters: stored hashes made with
+    /// weaker ones still verify and are upgraded at the next successful login).
+    #[must_use]
+    pub fn with_hasher(mut self, hasher: PasswordHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Replaces the login throttling policy.
+    #[must_use]
+    pub fn with_throttle_policy(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle = policy;
+        self
+    }
+
+    /// The CSRF tokens (for the adapters' CSRF check).
+    pub fn csrf(&self) -> &CsrfTokens {
+        &self.csrf
+    }
+
+    /// Creates an account and logs it in.
+    ///
+    /// # Errors
+    /// [`AuthError::EmailTaken`], [`AuthError::Hashing`], [`AuthError::Storage`].
+    pub async fn register(
+        &self,
+        registration: Registration,
+        client: &ClientMeta,
+    ) -> Result<(User, IssuedSession), AuthError> {
+        let password_hash = self.hasher.hash(&registration.password).await?;
+        let user = User {
+            id: UserId::generate(),
+            email: registration.email,
+            name: registration.name,
+            password_hash,
+            created_at: self.clock.now(),
+        };
+        self.stores.users.insert_user(&user).await?;
+        let issued = self.start_session(&user.id, client).await?;
+        Ok((user, issued))
+    }
+
+    /// Checks credentials and starts a session.
+    ///
+    /// # Errors
+    /// [`AuthError::Throttled`] while the account is slowed down after failures,
+    /// [`AuthError::InvalidCredentials`] for an unknown email or a wrong password (the same
+    /// error, after the same password-hashing work), [`AuthError::Hashing`],
+    /// [`AuthError::Storage`].
+    pub async fn login(
+        &self,
+        credentials: Credentials,
+        client: &ClientMeta,
+    ) -> Result<(User, IssuedSession), AuthError> {
+        let email = &credentials.email;
+        let failures = self.stores.throttle.login_failures(email).await?;
+        if let Some(retry_after) = self.throttle.retry_after(failures.as_ref(), self.clock.now()) {
+            return Err(AuthError::Throttled { retry_after });
+        }
+        let user = self.stores.users.find_user_by_email(email).await?;
+        let verification = self.verify(credentials.password.as_ref(), user.as_ref()).await?;
+        let (Some(user), Verification::Valid { needs_rehash }) = (user, verification) else {
+            let now = self.clock.now();
+            let forget = self.throttle.forget_after;
+            self.stores.throttle.record_login_failure(email, now, forget).await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        if failures.is_some() {
+            self.stores.throttle.clear_login_failures(email).await?;
+        }
+        if needs_rehash && let Some(password) = &credentials.password {
+            self.rehash(&user.id, password).await?;
+        }
+        let issued = self.start_session(&user.id, client).await?;
+        Ok((user, issued))
+    }
+
+    async fn verify(
+        &self,
+        password: Option<&Password>,
+        user: Option<&User>,
+    ) -> Result<Verification, AuthError> {
+        let stored = user.map(|u| &u.password_hash);
+        match password {
+            Some(password) => Ok(self.hasher.verify(password, stored).await?),
+            // Out-of-rules passwords cannot match; still spend the hashing time so that the
+            // answer's timing says nothing about the account.
+            None => {
+                let placeholder = Password::parse("x".repeat(16)).map_err(|_| AuthError::InvalidCredentials)?;
+                self.hasher.verify(&placeholder, None).await?;
+                Ok(Verification::Invalid)
+            }
+        }
+    }
+
+    async fn rehash(&self, user: &UserId, password: &Password) -> Result<(), AuthError> {
+        let stronger = self.hasher.hash(password).await?;
+        self.stores.users.set_password_hash(user, &stronger).await?;
+        Ok(())
+    }
+
+    async fn start_session(&self, user: &UserId, client: &ClientMeta) -> Result<IssuedSession, AuthError> {
+        let now = self.clock.now();
+        let session = Session {
+            id: SessionId::generate(),
+            user_id: *user,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now.saturating_add(self.sessions.absolute_ttl),
+            idle_expires_at: self.idle_expiry(now, now.saturating_add(self.sessions.absolute_ttl)),
+            user_agent: client.truncated_user_agent(),
+            ip: client.ip,
+            revoked_at: None,
+        };
+        let (refresh, hash) = RefreshToken::generate(user, &session.id);
+        let record = self.record(hash, &session, now);
+        self.stores.sessions.create_session(&session, &record).await?;
+        self.issue(Principal { user_id: *user, session_id: session.id }, refresh, session.expires_at, now)
+    }
+
+    fn idle_expiry(&self, now: Timestamp, absolute: Timestamp) -> Timestamp {
+        now.saturating_add(self.sessions.idle_ttl).min(absolute)
+    }
+
+    fn record(&self, hash: RefreshTokenHash, session: &Session, now: Timestamp) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash,
+            session_id: session.id,
+            user_id: session.user_id,
+            issued_at: now,
+            used_at: None,
+            expires_at: session.expires_at,
+        }
+    }
+
+    fn issue(
+        &self,
+        principal: Principal,
+        refresh: RefreshToken,
+        refresh_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<IssuedSession, AuthError> {
+        let access = self
+            .tokens
+            .issue(&principal.user_id, &principal.session_id, now)
+            .map_err(AuthError::Signing)?;
+        let csrf_token = self.csrf.token_for(&principal.session_id);
+        Ok(IssuedSession { principal, access, refresh, refresh_expires_at, csrf_token })
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token (rotation).
+    ///
+    /// Presenting a token that was already exchanged more than the grace window ago is taken
+    /// as theft: the whole session (token family) is revoked, for the thief and the victim.
+    /// Within the grace window (a concurrent double submit) another fresh pair is issued.
+    ///
+    /// # Errors
+    /// [`AuthError::Unauthorized`] for an unknown, malformed or expired token or an ended
+    /// session; [`AuthError::RefreshTokenReused`]; [`AuthError::Storage`].
+    pub async fn refresh(&self, token: &str) -> Result<IssuedSession, AuthError> {
+        let presented = RefreshToken::parse(token).map_err(|_| AuthError::Unauthorized)?;
+        let (user, sid) = (presented.user_id, presented.session_id);
+        let now = self.clock.now();
+        let record = self
+            .stores
+            .sessions
+            .use_refresh_token(&user, &presented.hash, now)
+            .await?
+            .filter(|r| r.session_id == sid)
+            .ok_or(AuthError::Unauthorized)?;
+        if let Some(used_at) = record.used_at {
+            let grace_ends = used_at.saturating_add(self.sessions.reuse_grace);
+            if self.sessions.reuse_grace.is_zero() || now > grace_ends {
+                self.stores.sessions.revoke_session(&user, &sid, now).await?;
+                return Err(AuthError::RefreshTokenReused);
+            }
+        }
+        let session = self
+            .stores
+            .sessions
+            .get_session(&user, &sid)
+            .await?
+            .filter(|s| s.is_active(now) && record.expires_at > now)
+            .ok_or(AuthError::Unauthorized)?;
+        let (refresh, hash) = RefreshToken::generate(&user, &sid);
+        let successor = self.record(hash, &session, now);
+        let idle = self.idle_expiry(now, session.expires_at);
+        if !self.stores.sessions.add_refresh_token(&successor, idle).await? {
+            return Err(AuthError::Unauthorized);
+        }
+        self.issue(Principal { user_id: user, session_id: sid }, refresh, session.expires_at, now)
+    }
+
+    /// The caller behind an access token, if the token is valid and its session still active.
+    ///
+    /// # Errors
+    /// [`AuthError::Unauthorized`] for any token or session problem; [`AuthError::Storage`].
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let now = self.clock.now();
+        let claims = self.tokens.verify(access_token, now).map_err(|_| AuthError::Unauthorized)?;
+        let session = self.stores.sessions.get_session(&claims.user_id, &claims.session_id).await?;
+        match session {
+            Some(s) if s.is_active(now) => {
+                Ok(Principal { user_id: claims.user_id, session_id: claims.session_id })
+            }
+            _ => Err(AuthError::Unauthorized),
+        }
+    }
+
+    /// The caller's account.
+    ///
+    /// # Errors
+    /// [`AuthError::Unauthorized`] when the account no longer exists; [`AuthError::Storage`].
+    pub async fn me(&self, principal: &Principal) -> Result<User, AuthError> {
+        self.stores
+            .users
+            .find_user_by_id(&principal.user_id)
+            .await?
+            .ok_or(AuthError::Unauthorized)
+    }
+
+    /// Ends the caller's session; its refresh and access tokens stop working.
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        self.stores.sessions.revoke_session(&principal.user_id, &principal.session_id, now).await?;
+        Ok(())
+    }
+
+    /// Ends every session of the caller, on every device.
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn logout_all(&self, principal: &Principal) -> Result<u64, AuthError> {
+        let now = self.clock.now();
+        Ok(self.stores.sessions.revoke_all_sessions(&principal.user_id, now).await?)
+    }
+
+    /// Ends the session a refresh token belongs to (logout with only the refresh cookie,
+    /// e.g. after the access token expired). Unknown tokens are ignored: logout is idempotent.
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn logout_by_refresh_token(&self, token: &str) -> Result<(), AuthError> {
+        let Ok(presented) = RefreshToken::parse(token) else { return Ok(()) };
+        let now = self.clock.now();
+        let known = self
+            .stores
+            .sessions
+            .use_refresh_token(&presented.user_id, &presented.hash, now)
+            .await?;
+        if known.is_some_and(|r| r.session_id == presented.session_id) {
+            let (user, sid) = (presented.user_id, presented.session_id);
+            self.stores.sessions.revoke_session(&user, &sid, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The active sessions of the caller, newest first.
+    ///
+    /// # Errors
+    /// [`AuthError::Storage`].
+    pub async fn sessions(&self, principal: &Principal) -> Result<Vec<Session>, AuthError> {
+        let now = self.clock.now();
+        let mut sessions = self.stores.sessions.list_sessions(&principal.user_id).await?;
+        sessions.retain(|s| s.is_active(now));
+        Ok(sessions)
+    }
+}
