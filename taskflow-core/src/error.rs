@@ -33,6 +33,10 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Missing, invalid or expired credentials, or a revoked session.
     Unauthorized,
+    /// A cookie-authenticated unsafe request lacked a valid CSRF token, or its origin is foreign.
+    CsrfFailed,
+    /// Too many requests for a rate-limit policy; `Retry-After` says when to try again.
+    RateLimited,
     /// Storage cannot be reached right now; retrying later may succeed.
     StorageUnavailable,
     /// An unexpected failure; details go to the logs, never to the client.
@@ -53,6 +57,8 @@ impl ErrorCode {
             Self::EmailTaken => "email_taken",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Unauthorized => "unauthorized",
+            Self::CsrfFailed => "csrf_failed",
+            Self::RateLimited => "rate_limited",
             Self::StorageUnavailable => "storage_unavailable",
             Self::Internal => "internal",
         }
@@ -176,6 +182,8 @@ mod tests {
             (ErrorCode::EmailTaken, "email_taken"),
             (ErrorCode::InvalidCredentials, "invalid_credentials"),
             (ErrorCode::Unauthorized, "unauthorized"),
+            (ErrorCode::CsrfFailed, "csrf_failed"),
+            (ErrorCode::RateLimited, "rate_limited"),
             (ErrorCode::StorageUnavailable, "storage_unavailable"),
             (ErrorCode::Internal, "internal"),
         ];
