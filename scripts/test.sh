@@ -153,4 +153,12 @@ else
 fi
 
 step "cargo test --workspace --all-features --locked $*"
-cargo test --workspace --all-features --locked "$@"
+TEST_LOG="$(mktemp "$TMP_BASE/taskflow-cargo-test.XXXXXX.log")"
+status=0
+cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$TEST_LOG" || status=$?
+# One closing line for the whole run: cargo prints a result line per test binary, the last of
+# which (an empty doc-test binary) would otherwise read as "0 passed".
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "\nsummary: %d passed, %d failed\n", p, f }' "$TEST_LOG"
+rm -f "$TEST_LOG"
+exit "$status"

@@ -45,7 +45,11 @@ impl RegisterInput {
             None => Some(None),
         };
         match (email, password, name) {
-            (Some(email), Some(password), Some(name)) => Ok(Registration { email, password, name }),
+            (Some(email), Some(password), Some(name)) => Ok(Registration {
+                email,
+                password,
+                name,
+            }),
             _ => Err(errors),
         }
     }
@@ -120,18 +124,39 @@ mod tests {
         let ok = input.validate().unwrap();
         assert_eq!(ok.email.as_str(), "ada@example.com");
         assert_eq!(ok.name.unwrap().as_str(), "Ada");
-        let bad = RegisterInput { email: "nope".into(), password: "abc1234".into(), name: Some(String::new()) };
+        let bad = RegisterInput {
+            email: "nope".into(),
+            password: "abc1234".into(),
+            name: Some(String::new()),
+        };
         let errors = bad.validate().unwrap_err();
         let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_ref()).collect();
         assert_eq!(fields, ["email", "password", "name"]);
-        assert!(errors.errors().iter().all(|e| !e.message.contains("abc1234")));
+        assert!(
+            errors
+                .errors()
+                .iter()
+                .all(|e| !e.message.contains("abc1234"))
+        );
     }
 
     #[test]
     fn login_checks_only_the_email_shape() {
-        let ok = LoginInput { email: "a@example.com".into(), password: "x".into() }.validate().unwrap();
+        let ok = LoginInput {
+            email: "a@example.com".into(),
+            password: "x".into(),
+        }
+        .validate()
+        .unwrap();
         assert!(ok.password.is_none());
-        assert!(LoginInput { email: "bad".into(), password: "whatever1".into() }.validate().is_err());
+        assert!(
+            LoginInput {
+                email: "bad".into(),
+                password: "whatever1".into()
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]

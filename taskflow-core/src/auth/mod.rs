@@ -4,7 +4,9 @@
 
 pub mod client_ip;
 pub mod csrf;
-// pub mod input;
+pub mod input;
+pub mod jwt;
+pub mod password;
 pub mod rate_limit;
 pub mod refresh;
 pub mod session;
@@ -12,4 +14,12 @@ pub mod throttle;
 
 pub use client_ip::{TrustedProxies, TrustedProxyError};
 pub use csrf::{AllowedOrigins, CsrfError, CsrfGuard, CsrfTokens, OriginError, is_unsafe_method};
+pub use jwt::{
+    AccessClaims, AccessTokenConfig, AccessTokens, IssuedAccessToken, JwtAlgorithm, JwtKey,
+    KeyError, KeySet, TokenError,
+};
+pub use password::{
+    Argon2Params, Password, PasswordConfigError, PasswordError, PasswordHashError, PasswordHasher,
+    Verification,
+};
 pub use rate_limit::{RateDecision, RateLimitConfig, RateLimited, RateLimits};

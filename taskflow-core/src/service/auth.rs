@@ -214,15 +214,23 @@ impl AuthService {
     ) -> Result<(User, IssuedSession), AuthError> {
         let email = &credentials.email;
         let failures = self.stores.throttle.login_failures(email).await?;
-        if let Some(retry_after) = self.throttle.retry_after(failures.as_ref(), self.clock.now()) {
+        if let Some(retry_after) = self
+            .throttle
+            .retry_after(failures.as_ref(), self.clock.now())
+        {
             return Err(AuthError::Throttled { retry_after });
         }
         let user = self.stores.users.find_user_by_email(email).await?;
-        let verification = self.verify(credentials.password.as_ref(), user.as_ref()).await?;
+        let verification = self
+            .verify(credentials.password.as_ref(), user.as_ref())
+            .await?;
         let (Some(user), Verification::Valid { needs_rehash }) = (user, verification) else {
             let now = self.clock.now();
             let forget = self.throttle.forget_after;
-            self.stores.throttle.record_login_failure(email, now, forget).await?;
+            self.stores
+                .throttle
+                .record_login_failure(email, now, forget)
+                .await?;
             return Err(AuthError::InvalidCredentials);
         };
         if failures.is_some() {
@@ -241,16 +249,15 @@ impl AuthService {
         user: Option<&User>,
     ) -> Result<Verification, AuthError> {
         let stored = user.map(|u| &u.password_hash);
-        match password {
-            Some(password) => Ok(self.hasher.verify(password, stored).await?),
-            // Out-of-rules passwords cannot match; still spend the hashing time so that the
-            // answer's timing says nothing about the account.
-            None => {
-                let placeholder = Password::parse("x".repeat(16)).map_err(|_| AuthError::InvalidCredentials)?;
-                self.hasher.verify(&placeholder, None).await?;
-                Ok(Verification::Invalid)
-            }
+        if let Some(password) = password {
+            return Ok(self.hasher.verify(password, stored).await?);
         }
+        // Out-of-rules passwords cannot match; still spend the hashing time so that the
+        // answer's timing says nothing about the account.
+        let placeholder =
+            Password::parse("x".repeat(16)).map_err(|_| AuthError::InvalidCredentials)?;
+        let _always_invalid = self.hasher.verify(&placeholder, None).await?;
+        Ok(Verification::Invalid)
     }
 
     async fn rehash(&self, user: &UserId, password: &Password) -> Result<(), AuthError> {
@@ -259,7 +266,11 @@ impl AuthService {
         Ok(())
     }
 
-    async fn start_session(&self, user: &UserId, client: &ClientMeta) -> Result<IssuedSession, AuthError> {
+    async fn start_session(
+        &self,
+        user: &UserId,
+        client: &ClientMeta,
+    ) -> Result<IssuedSession, AuthError> {
         let now = self.clock.now();
         let session = Session {
             id: SessionId::generate(),
@@ -273,16 +284,27 @@ impl AuthService {
             revoked_at: None,
         };
         let (refresh, hash) = RefreshToken::generate(user, &session.id);
-        let record = self.record(hash, &session, now);
-        self.stores.sessions.create_session(&session, &record).await?;
-        self.issue(Principal { user_id: *user, session_id: session.id }, refresh, session.expires_at, now)
+        let record = Self::record(hash, &session, now);
+        self.stores
+            .sessions
+            .create_session(&session, &record)
+            .await?;
+        self.issue(
+            Principal {
+                user_id: *user,
+                session_id: session.id,
+            },
+            refresh,
+            session.expires_at,
+            now,
+        )
     }
 
     fn idle_expiry(&self, now: Timestamp, absolute: Timestamp) -> Timestamp {
         now.saturating_add(self.sessions.idle_ttl).min(absolute)
     }
 
-    fn record(&self, hash: RefreshTokenHash, session: &Session, now: Timestamp) -> RefreshTokenRecord {
+    fn record(hash: RefreshTokenHash, session: &Session, now: Timestamp) -> RefreshTokenRecord {
         RefreshTokenRecord {
             hash,
             session_id: session.id,
@@ -305,7 +327,13 @@ impl AuthService {
             .issue(&principal.user_id, &principal.session_id, now)
             .map_err(AuthError::Signing)?;
         let csrf_token = self.csrf.token_for(&principal.session_id);
-        Ok(IssuedSession { principal, access, refresh, refresh_expires_at, csrf_token })
+        Ok(IssuedSession {
+            principal,
+            access,
+            refresh,
+            refresh_expires_at,
+            csrf_token,
+        })
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token (rotation).
@@ -331,7 +359,10 @@ impl AuthService {
         if let Some(used_at) = record.used_at {
             let grace_ends = used_at.saturating_add(self.sessions.reuse_grace);
             if self.sessions.reuse_grace.is_zero() || now > grace_ends {
-                self.stores.sessions.revoke_session(&user, &sid, now).await?;
+                self.stores
+                    .sessions
+                    .revoke_session(&user, &sid, now)
+                    .await?;
                 return Err(AuthError::RefreshTokenReused);
             }
         }
@@ -343,12 +374,25 @@ impl AuthService {
             .filter(|s| s.is_active(now) && record.expires_at > now)
             .ok_or(AuthError::Unauthorized)?;
         let (refresh, hash) = RefreshToken::generate(&user, &sid);
-        let successor = self.record(hash, &session, now);
+        let successor = Self::record(hash, &session, now);
         let idle = self.idle_expiry(now, session.expires_at);
-        if !self.stores.sessions.add_refresh_token(&successor, idle).await? {
+        if !self
+            .stores
+            .sessions
+            .add_refresh_token(&successor, idle)
+            .await?
+        {
             return Err(AuthError::Unauthorized);
         }
-        self.issue(Principal { user_id: user, session_id: sid }, refresh, session.expires_at, now)
+        self.issue(
+            Principal {
+                user_id: user,
+                session_id: sid,
+            },
+            refresh,
+            session.expires_at,
+            now,
+        )
     }
 
     /// The caller behind an access token, if the token is valid and its session still active.
@@ -357,12 +401,20 @@ impl AuthService {
     /// [`AuthError::Unauthorized`] for any token or session problem; [`AuthError::Storage`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         let now = self.clock.now();
-        let claims = self.tokens.verify(access_token, now).map_err(|_| AuthError::Unauthorized)?;
-        let session = self.stores.sessions.get_session(&claims.user_id, &claims.session_id).await?;
+        let claims = self
+            .tokens
+            .verify(access_token, now)
+            .map_err(|_| AuthError::Unauthorized)?;
+        let session = self
+            .stores
+            .sessions
+            .get_session(&claims.user_id, &claims.session_id)
+            .await?;
         match session {
-            Some(s) if s.is_active(now) => {
-                Ok(Principal { user_id: claims.user_id, session_id: claims.session_id })
-            }
+            Some(s) if s.is_active(now) => Ok(Principal {
+                user_id: claims.user_id,
+                session_id: claims.session_id,
+            }),
             _ => Err(AuthError::Unauthorized),
         }
     }
@@ -385,7 +437,10 @@ impl AuthService {
     /// [`AuthError::Storage`].
     pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
         let now = self.clock.now();
-        self.stores.sessions.revoke_session(&principal.user_id, &principal.session_id, now).await?;
+        self.stores
+            .sessions
+            .revoke_session(&principal.user_id, &principal.session_id, now)
+            .await?;
         Ok(())
     }
 
@@ -395,7 +450,11 @@ impl AuthService {
     /// [`AuthError::Storage`].
     pub async fn logout_all(&self, principal: &Principal) -> Result<u64, AuthError> {
         let now = self.clock.now();
-        Ok(self.stores.sessions.revoke_all_sessions(&principal.user_id, now).await?)
+        Ok(self
+            .stores
+            .sessions
+            .revoke_all_sessions(&principal.user_id, now)
+            .await?)
     }
 
     /// Ends the session a refresh token belongs to (logout with only the refresh cookie,
@@ -404,7 +463,9 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::Storage`].
     pub async fn logout_by_refresh_token(&self, token: &str) -> Result<(), AuthError> {
-        let Ok(presented) = RefreshToken::parse(token) else { return Ok(()) };
+        let Ok(presented) = RefreshToken::parse(token) else {
+            return Ok(());
+        };
         let now = self.clock.now();
         let known = self
             .stores
@@ -413,7 +474,10 @@ impl AuthService {
             .await?;
         if known.is_some_and(|r| r.session_id == presented.session_id) {
             let (user, sid) = (presented.user_id, presented.session_id);
-            self.stores.sessions.revoke_session(&user, &sid, now).await?;
+            self.stores
+                .sessions
+                .revoke_session(&user, &sid, now)
+                .await?;
         }
         Ok(())
     }
@@ -424,7 +488,11 @@ impl AuthService {
     /// [`AuthError::Storage`].
     pub async fn sessions(&self, principal: &Principal) -> Result<Vec<Session>, AuthError> {
         let now = self.clock.now();
-        let mut sessions = self.stores.sessions.list_sessions(&principal.user_id).await?;
+        let mut sessions = self
+            .stores
+            .sessions
+            .list_sessions(&principal.user_id)
+            .await?;
         sessions.retain(|s| s.is_active(now));
         Ok(sessions)
     }

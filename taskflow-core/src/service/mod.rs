@@ -1,7 +1,7 @@
 //! Application services: the use cases the inbound adapters call, one module per family.
 
-// pub mod auth;
+pub mod auth;
 pub mod tasks;
 
-// pub use auth::{AuthError, AuthService, AuthStores, IssuedSession, Principal};
+pub use auth::{AuthError, AuthService, AuthStores, IssuedSession, Principal};
 pub use tasks::{TaskError, TaskService};

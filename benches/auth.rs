@@ -1,0 +1,121 @@
+//! Authentication benchmarks: argon2id hashing and verification at the default (OWASP minimum)
+//! parameters, HS256 access-token signing and verification, refresh-token rotation and the
+//! per-request authentication (JWT verify plus session check) on the in-memory store.
+//!
+//! `cargo bench --bench auth`
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use taskflow::core::auth::CsrfTokens;
+use taskflow::core::auth::input::RegisterInput;
+use taskflow::core::auth::session::ClientMeta;
+use taskflow::core::auth::{
+    AccessTokenConfig, AccessTokens, Argon2Params, JwtKey, KeySet, Password, PasswordHasher,
+};
+use taskflow::core::domain::{SessionId, UserId};
+use taskflow::core::service::{AuthService, AuthStores};
+use taskflow::core::{MemoryStore, SystemClock, Timestamp};
+
+fn argon2(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let hasher = PasswordHasher::new(Argon2Params::default(), 1).expect("hasher");
+    let password = Password::parse("correct horse battery staple".to_owned()).expect("password");
+    let stored = runtime.block_on(hasher.hash(&password)).expect("hash");
+    let mut group = c.benchmark_group("argon2id_default");
+    // Each iteration takes tens of milliseconds: ten samples are plenty.
+    group.sample_size(10);
+    group.bench_function("hash", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(hasher.hash(black_box(&password)))
+                .expect("hash")
+        });
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(hasher.verify(black_box(&password), Some(&stored)))
+                .expect("verify")
+        });
+    });
+    group.finish();
+}
+
+fn jwt(c: &mut Criterion) {
+    let key = JwtKey::hs256("bench-1", &[42; 32]).expect("key");
+    let tokens = AccessTokens::new(
+        KeySet::new(key, vec![]).expect("key set"),
+        AccessTokenConfig::default(),
+    );
+    let (user, session) = (UserId::generate(), SessionId::generate());
+    let now = Timestamp::from_unix_millis(1_795_687_200_000).expect("timestamp");
+    let token = tokens.issue(&user, &session, now).expect("issue").token;
+    let mut group = c.benchmark_group("jwt_hs256");
+    group.bench_function("sign", |b| {
+        b.iter(|| {
+            tokens
+                .issue(black_box(&user), black_box(&session), now)
+                .expect("issue")
+        });
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| tokens.verify(black_box(&token), now).expect("verify"));
+    });
+    group.finish();
+}
+
+fn sessions(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let store = MemoryStore::new();
+    let stores = AuthStores {
+        users: Arc::new(store.clone()),
+        sessions: Arc::new(store.clone()),
+        throttle: Arc::new(store),
+    };
+    let hasher = PasswordHasher::new(Argon2Params::default(), 1).expect("hasher");
+    let keys =
+        KeySet::new(JwtKey::hs256("bench-1", &[42; 32]).expect("key"), vec![]).expect("keys");
+    let tokens = AccessTokens::new(keys, AccessTokenConfig::default());
+    let auth = AuthService::new(
+        stores,
+        hasher,
+        tokens,
+        CsrfTokens::new(&[7; 32]),
+        Arc::new(SystemClock),
+    );
+    let input = RegisterInput {
+        email: "bench@example.com".into(),
+        password: "correct horse battery staple".into(),
+        name: None,
+    };
+    let registration = input.validate().expect("valid");
+    let (_, issued) = runtime
+        .block_on(auth.register(registration, &ClientMeta::default()))
+        .expect("register");
+    let access = issued.access.token.clone();
+    let mut refresh = issued.refresh;
+    c.bench_function("refresh_rotation_memory", |b| {
+        b.iter(|| {
+            let next = runtime
+                .block_on(auth.refresh(refresh.expose()))
+                .expect("rotate");
+            refresh = next.refresh;
+        });
+    });
+    c.bench_function("authenticate_memory", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(auth.authenticate(black_box(&access)))
+                .expect("authenticate")
+        });
+    });
+}
+
+criterion_group!(auth, argon2, jwt, sessions);
+criterion_main!(auth);

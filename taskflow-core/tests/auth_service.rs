@@ -1,0 +1,417 @@
+//! The auth use cases end to end on the embedded store: registration, login, throttling,
+//! refresh rotation with reuse detection and its grace window, logout, logout-all, and the
+//! per-request session check that makes revocation reach access tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use taskflow_core::auth::csrf::CsrfTokens;
+use taskflow_core::auth::input::{Credentials, LoginInput, RegisterInput};
+use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
+use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
+use taskflow_core::auth::session::{ClientMeta, SessionPolicy};
+use taskflow_core::service::{AuthError, AuthService, AuthStores, IssuedSession};
+use taskflow_core::testkit::at;
+use taskflow_core::{ManualClock, MemoryStore};
+
+struct Harness {
+    auth: AuthService,
+    clock: Arc<ManualClock>,
+}
+
+fn harness() -> Harness {
+    let store = MemoryStore::new();
+    let stores = AuthStores {
+        users: Arc::new(store.clone()),
+        sessions: Arc::new(store.clone()),
+        throttle: Arc::new(store),
+    };
+    let clock = Arc::new(ManualClock::new(at(0)));
+    let hasher = PasswordHasher::new(Argon2Params::default(), 2).expect("valid params");
+    let key = JwtKey::hs256("k1", &[7u8; 32]).expect("strong secret");
+    let keys = KeySet::new(key, Vec::new()).expect("valid key set");
+    let tokens = AccessTokens::new(keys, AccessTokenConfig::default());
+    let csrf = CsrfTokens::new(&[9u8; 32]);
+    let auth = AuthService::new(stores, hasher, tokens, csrf, clock.clone());
+    Harness { auth, clock }
+}
+
+fn register_input(email: &str) -> RegisterInput {
+    serde_json::from_value(serde_json::json!({
+        "email": email, "password": "correct horse battery", "name": "Ada"
+    }))
+    .expect("valid shape")
+}
+
+fn credentials(email: &str, password: &str) -> Credentials {
+    LoginInput {
+        email: email.into(),
+        password: password.into(),
+    }
+    .validate()
+    .expect("valid email")
+}
+
+impl Harness {
+    async fn register(&self, email: &str) -> IssuedSession {
+        let registration = register_input(email)
+            .validate()
+            .expect("valid registration");
+        self.auth
+            .register(registration, &ClientMeta::default())
+            .await
+            .expect("register")
+            .1
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Result<IssuedSession, AuthError> {
+        self.auth
+            .login(credentials(email, password), &ClientMeta::default())
+            .await
+            .map(|(_, s)| s)
+    }
+
+    fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+}
+
+#[tokio::test]
+async fn register_logs_in_and_me_returns_the_account() {
+    let h = harness();
+    let issued = h.register("Ada@Example.com").await;
+    let principal = h
+        .auth
+        .authenticate(&issued.access.token)
+        .await
+        .expect("valid access token");
+    assert_eq!(principal, issued.principal);
+    let me = h.auth.me(&principal).await.expect("me");
+    assert_eq!(me.email.as_str(), "ada@example.com");
+    assert!(me.password_hash.expose_phc().starts_with("$argon2id$"));
+    assert_eq!(issued.access.expires_at, at(15 * 60));
+    assert_eq!(issued.refresh_expires_at, at(14 * 24 * 3600));
+    assert_eq!(
+        issued.csrf_token,
+        h.auth.csrf().token_for(&issued.principal.session_id)
+    );
+}
+
+#[tokio::test]
+async fn a_taken_email_is_refused() {
+    let h = harness();
+    h.register("ada@example.com").await;
+    let again = register_input(" ADA@example.com")
+        .validate()
+        .expect("valid");
+    let err = h
+        .auth
+        .register(again, &ClientMeta::default())
+        .await
+        .expect_err("taken");
+    assert!(matches!(err, AuthError::EmailTaken), "{err:?}");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_are_the_same_error() {
+    let h = harness();
+    h.register("ada@example.com").await;
+    let wrong = h
+        .login("ada@example.com", "wrong password")
+        .await
+        .expect_err("wrong");
+    let unknown = h
+        .login("bob@example.com", "correct horse battery")
+        .await
+        .expect_err("unknown");
+    let short = h
+        .login("ada@example.com", "short")
+        .await
+        .expect_err("out of rules");
+    for err in [&wrong, &unknown, &short] {
+        assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
+        assert_eq!(err.code().as_str(), "invalid_credentials");
+    }
+    assert!(
+        h.login("ada@example.com", "correct horse battery")
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_slow_the_account_down_then_recover() {
+    let h = harness();
+    h.register("ada@example.com").await;
+    for _ in 0..6 {
+        let err = h
+            .login("ada@example.com", "wrong password")
+            .await
+            .expect_err("wrong");
+        assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
+    }
+    // The sixth failure imposes a 1 s delay: even the right password waits.
+    let err = h
+        .login("ada@example.com", "correct horse battery")
+        .await
+        .expect_err("throttled");
+    let AuthError::Throttled { retry_after } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(retry_after, Duration::from_secs(1));
+    assert_eq!(
+        AuthError::Throttled { retry_after }.code().as_str(),
+        "rate_limited"
+    );
+    h.advance(1);
+    assert!(
+        h.login("ada@example.com", "correct horse battery")
+            .await
+            .is_ok()
+    );
+    // Success reset the counter: five more failures impose nothing.
+    for _ in 0..5 {
+        h.login("ada@example.com", "wrong password")
+            .await
+            .expect_err("wrong");
+    }
+    assert!(
+        h.login("ada@example.com", "correct horse battery")
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let h = harness();
+    let first = h.register("ada@example.com").await;
+    h.advance(60);
+    let second = h
+        .auth
+        .refresh(first.refresh.expose())
+        .await
+        .expect("rotate");
+    assert_ne!(second.refresh.expose(), first.refresh.expose());
+    assert_eq!(second.principal, first.principal);
+    assert_eq!(second.access.expires_at, at(60 + 15 * 60));
+    h.advance(60);
+    let reuse = h
+        .auth
+        .refresh(first.refresh.expose())
+        .await
+        .expect_err("reuse");
+    assert!(matches!(reuse, AuthError::RefreshTokenReused), "{reuse:?}");
+    assert_eq!(reuse.code().as_str(), "unauthorized");
+    // The whole family is dead: the latest refresh token and every access token.
+    let latest = h
+        .auth
+        .refresh(second.refresh.expose())
+        .await
+        .expect_err("revoked");
+    assert!(matches!(latest, AuthError::Unauthorized), "{latest:?}");
+    for access in [&first.access.token, &second.access.token] {
+        let err = h
+            .auth
+            .authenticate(access)
+            .await
+            .expect_err("revoked session");
+        assert!(matches!(err, AuthError::Unauthorized), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_concurrent_double_submit_within_the_grace_window_is_not_theft() {
+    let h = harness();
+    let first = h.register("ada@example.com").await;
+    let a = h
+        .auth
+        .refresh(first.refresh.expose())
+        .await
+        .expect("first submit");
+    h.advance(5);
+    let b = h
+        .auth
+        .refresh(first.refresh.expose())
+        .await
+        .expect("second submit in grace");
+    assert_ne!(a.refresh.expose(), b.refresh.expose());
+    // Either successor keeps the session going.
+    h.advance(60);
+    assert!(h.auth.refresh(a.refresh.expose()).await.is_ok());
+    assert!(h.auth.refresh(b.refresh.expose()).await.is_ok());
+    // Past the window, the same replay is theft.
+    let late = h
+        .auth
+        .refresh(first.refresh.expose())
+        .await
+        .expect_err("late replay");
+    assert!(matches!(late, AuthError::RefreshTokenReused), "{late:?}");
+}
+
+#[tokio::test]
+async fn grace_window_zero_treats_any_replay_as_theft() {
+    let h = harness();
+    let policy = SessionPolicy {
+        reuse_grace: Duration::ZERO,
+        ..SessionPolicy::default()
+    };
+    let auth = h.auth.clone().with_session_policy(policy);
+    let registration = register_input("ada@example.com").validate().expect("valid");
+    let (_, first) = auth
+        .register(registration, &ClientMeta::default())
+        .await
+        .expect("register");
+    auth.refresh(first.refresh.expose()).await.expect("rotate");
+    let replay = auth
+        .refresh(first.refresh.expose())
+        .await
+        .expect_err("replay");
+    assert!(
+        matches!(replay, AuthError::RefreshTokenReused),
+        "{replay:?}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_at_their_absolute_end() {
+    let h = harness();
+    let policy = SessionPolicy {
+        absolute_ttl: Duration::from_secs(3000),
+        idle_ttl: Duration::from_secs(1000),
+        ..SessionPolicy::default()
+    };
+    let auth = h.auth.clone().with_session_policy(policy);
+    let registration = register_input("ada@example.com").validate().expect("valid");
+    let (_, mut issued) = auth
+        .register(registration, &ClientMeta::default())
+        .await
+        .expect("register");
+    for _ in 0..2 {
+        h.advance(999);
+        issued = auth
+            .refresh(issued.refresh.expose())
+            .await
+            .expect("active within idle ttl");
+    }
+    h.advance(1001);
+    let idle = auth
+        .refresh(issued.refresh.expose())
+        .await
+        .expect_err("idle");
+    assert!(matches!(idle, AuthError::Unauthorized), "{idle:?}");
+
+    let client = ClientMeta::default();
+    let again = auth.login(
+        credentials("ada@example.com", "correct horse battery"),
+        &client,
+    );
+    let (_, mut issued) = again.await.expect("login");
+    for _ in 0..3 {
+        h.advance(999);
+        issued = auth
+            .refresh(issued.refresh.expose())
+            .await
+            .expect("before the absolute end");
+    }
+    h.advance(10);
+    let ended = auth
+        .refresh(issued.refresh.expose())
+        .await
+        .expect_err("absolute end");
+    assert!(matches!(ended, AuthError::Unauthorized), "{ended:?}");
+}
+
+#[tokio::test]
+async fn logout_ends_one_session_and_logout_all_every_session() {
+    let h = harness();
+    let phone = h.register("ada@example.com").await;
+    let laptop = h
+        .login("ada@example.com", "correct horse battery")
+        .await
+        .expect("login");
+    let tablet = h
+        .login("ada@example.com", "correct horse battery")
+        .await
+        .expect("login");
+    h.auth.logout(&phone.principal).await.expect("logout");
+    assert!(h.auth.authenticate(&phone.access.token).await.is_err());
+    assert!(h.auth.refresh(phone.refresh.expose()).await.is_err());
+    assert!(h.auth.authenticate(&laptop.access.token).await.is_ok());
+    let listed = h.auth.sessions(&laptop.principal).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        h.auth
+            .logout_all(&laptop.principal)
+            .await
+            .expect("logout all"),
+        2
+    );
+    for issued in [&laptop, &tablet] {
+        assert!(h.auth.authenticate(&issued.access.token).await.is_err());
+        assert!(h.auth.refresh(issued.refresh.expose()).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn logout_by_refresh_token_is_idempotent() {
+    let h = harness();
+    let issued = h.register("ada@example.com").await;
+    h.auth
+        .logout_by_refresh_token(issued.refresh.expose())
+        .await
+        .expect("logout");
+    h.auth
+        .logout_by_refresh_token(issued.refresh.expose())
+        .await
+        .expect("again");
+    h.auth
+        .logout_by_refresh_token("garbage")
+        .await
+        .expect("garbage");
+    assert!(h.auth.authenticate(&issued.access.token).await.is_err());
+}
+
+#[tokio::test]
+async fn access_tokens_expire() {
+    let h = harness();
+    let issued = h.register("ada@example.com").await;
+    h.advance(15 * 60 - 1);
+    assert!(h.auth.authenticate(&issued.access.token).await.is_ok());
+    h.advance(1);
+    assert!(h.auth.authenticate(&issued.access.token).await.is_err());
+}
+
+#[tokio::test]
+async fn weaker_stored_hashes_are_upgraded_on_login() {
+    let h = harness();
+    h.register("ada@example.com").await;
+    let stronger = Argon2Params {
+        memory_kib: 19_456 * 2,
+        ..Argon2Params::default()
+    };
+    let hasher = PasswordHasher::new(stronger, 1).expect("valid params");
+    let upgraded = h.auth.clone().with_hasher(hasher);
+    let login = || credentials("ada@example.com", "correct horse battery");
+    let (user, issued) = upgraded
+        .login(login(), &ClientMeta::default())
+        .await
+        .expect("old hash still verifies");
+    let rehashed = upgraded
+        .me(&issued.principal)
+        .await
+        .expect("me")
+        .password_hash;
+    assert_eq!(user.id, issued.principal.user_id);
+    assert!(
+        rehashed.expose_phc().contains("m=38912"),
+        "{}",
+        rehashed.expose_phc()
+    );
+    assert!(
+        upgraded
+            .login(login(), &ClientMeta::default())
+            .await
+            .is_ok()
+    );
+}
