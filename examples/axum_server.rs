@@ -1,31 +1,49 @@
-//! The TaskFlow API served by axum on the embedded store.
+//! The TaskFlow API on axum: configuration from the environment (see README), the embedded
+//! in-memory store unless `TASKFLOW_MONGODB_URI` is set, graceful shutdown on SIGINT/SIGTERM.
 //!
-//! Placeholder until the axum adapter lands (issue 5): it only proves the core works end to
-//! end by creating and listing a task in memory.
+//! `cargo run --release --example axum_server`
 
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::process::ExitCode;
 
-use taskflow::core::domain::{NewTask, TaskTitle, UserId};
-use taskflow::core::query::{CursorCodec, CursorKey, TaskQuery};
-use taskflow::core::service::TaskService;
-use taskflow::core::{MemoryStore, SystemClock};
+use taskflow::http::config::Config;
+use taskflow::server::{build_app, init_tracing, shutdown_signal};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = MemoryStore::new();
-    let tasks = TaskService::new(
-        Arc::new(store),
-        Arc::new(SystemClock),
-        CursorCodec::new(CursorKey::random()),
-    );
-    let owner = UserId::generate();
-    tasks
-        .create_task(&owner, NewTask::titled(TaskTitle::parse("Try TaskFlow")?))
-        .await?;
-    let page = tasks.list_tasks(&owner, &TaskQuery::default()).await?;
-    let titles: Vec<&str> = page.items.iter().map(|t| t.title.as_str()).collect();
-    eprintln!(
-        "TaskFlow core is working (tasks: {titles:?}); the HTTP server arrives with the axum adapter."
-    );
-    Ok(())
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("taskflow: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.profile);
+    let app = match build_app(&config).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("taskflow: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(config.bind).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("taskflow: cannot listen on {}: {e}", config.bind);
+            return ExitCode::from(1);
+        }
+    };
+    let address = listener.local_addr().map_or(config.bind, |a| a);
+    tracing::info!(%address, profile = ?config.profile, "TaskFlow (axum) listening on http://{address}");
+    let service = taskflow::axum::router(app).into_make_service_with_connect_info::<SocketAddr>();
+    match axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("taskflow: server error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

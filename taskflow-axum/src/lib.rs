@@ -1,4 +1,191 @@
-//! The TaskFlow HTTP API on axum: translates HTTP to `taskflow-core` service calls and back.
-//! Not implemented yet; it compiles so the workspace has its final shape.
+//! The TaskFlow HTTP API on axum.
+//!
+//! [`router`] gives a `Router` that anyone can nest in their own axum service. Handlers only
+//! read the request (context, body within the limit, path, query) and call the shared
+//! endpoints of `taskflow-http`, which own every behaviour of the API; so the warp adapter
+//! answers byte-for-byte the same.
 
-pub use taskflow_core as core;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use taskflow_http::cors;
+use taskflow_http::endpoints::{self, Reply, auth, ops, tasks};
+use taskflow_http::headers::{X_REQUEST_ID, request_id, set_common_headers};
+use taskflow_http::{App, RequestContext};
+
+pub use taskflow_http;
+
+/// The whole API (`/api/v1/...`, `/health/...`) with CORS and request ids, over `app`.
+pub fn router(app: App) -> Router {
+    let api = Router::new()
+        .route("/api/v1/auth/register", post(register))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/token", post(token))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/logout-all", post(logout_all))
+        .route("/api/v1/auth/me", get(me))
+        .route("/api/v1/tasks", get(list_tasks).post(create_task))
+        .route("/api/v1/tasks/stats", get(task_stats))
+        .route(
+            "/api/v1/tasks/{id}",
+            get(get_task).patch(update_task).delete(delete_task),
+        )
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found);
+    api.layer(middleware::from_fn_with_state(app.clone(), edge))
+        .with_state(app)
+}
+
+/// What every request goes through: the request id is settled first (so every handler and
+/// the response agree on it), CORS preflights are answered, and every response gets the CORS
+/// and common headers, including those axum produces itself.
+async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Response {
+    let id = request_id(request.headers());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    let origin_headers = cors::request_headers(request.headers());
+    let mut response = if cors::is_preflight(request.method(), request.headers()) {
+        cors::preflight(&app, request.headers()).map(Body::from)
+    } else {
+        let mut response = next.run(request).await;
+        cors::decorate(&app, &origin_headers, response.headers_mut());
+        response
+    };
+    set_common_headers(response.headers_mut(), &id, app.settings().hsts);
+    response
+}
+
+fn context(app: &App, request: &Request) -> RequestContext {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |info| info.0);
+    RequestContext::new(app, request.method(), request.headers(), peer)
+}
+
+fn respond(app: &App, ctx: &RequestContext, reply: Reply) -> Response {
+    endpoints::finish(app, ctx, reply).map(Body::from)
+}
+
+/// Reads the body within the configured limit; over it, the 413 problem.
+async fn read_body(app: &App, request: Request) -> Result<Bytes, taskflow_http::Problem> {
+    let limit = app.settings().body_limit;
+    axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| ops::payload_too_large(app))
+}
+
+macro_rules! with_body {
+    ($app:ident, $request:ident, |$ctx:ident, $body:ident| $call:expr) => {{
+        let $ctx = context(&$app, &$request);
+        let reply = match read_body(&$app, $request).await {
+            Ok($body) => $call.await,
+            Err(problem) => Err(problem),
+        };
+        respond(&$app, &$ctx, reply)
+    }};
+}
+
+async fn register(State(app): State<App>, request: Request) -> Response {
+    with_body!(app, request, |ctx, body| auth::register(&app, &ctx, &body))
+}
+
+async fn login(State(app): State<App>, request: Request) -> Response {
+    with_body!(app, request, |ctx, body| auth::login(&app, &ctx, &body))
+}
+
+async fn token(State(app): State<App>, request: Request) -> Response {
+    with_body!(app, request, |ctx, body| auth::token(&app, &ctx, &body))
+}
+
+async fn refresh(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, auth::refresh(&app, &ctx).await)
+}
+
+async fn logout(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, auth::logout(&app, &ctx).await)
+}
+
+async fn logout_all(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, auth::logout_all(&app, &ctx).await)
+}
+
+async fn me(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, auth::me(&app, &ctx).await)
+}
+
+async fn create_task(State(app): State<App>, request: Request) -> Response {
+    with_body!(app, request, |ctx, body| tasks::create(&app, &ctx, &body))
+}
+
+async fn list_tasks(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    let query = request.uri().query().unwrap_or_default();
+    respond(&app, &ctx, tasks::list(&app, &ctx, query).await)
+}
+
+async fn task_stats(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, tasks::stats(&app, &ctx).await)
+}
+
+async fn get_task(State(app): State<App>, Path(id): Path<String>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, tasks::get(&app, &ctx, &id).await)
+}
+
+async fn update_task(State(app): State<App>, Path(id): Path<String>, request: Request) -> Response {
+    with_body!(app, request, |ctx, body| tasks::update(
+        &app, &ctx, &id, &body
+    ))
+}
+
+async fn delete_task(State(app): State<App>, Path(id): Path<String>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, tasks::delete(&app, &ctx, &id).await)
+}
+
+async fn live(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, ops::live())
+}
+
+async fn ready(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, ops::ready(&app).await)
+}
+
+async fn not_found(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, Err(ops::route_not_found()))
+}
+
+async fn method_not_allowed(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    let allow = allowed_methods(request.uri().path());
+    respond(&app, &ctx, Err(ops::method_not_allowed(allow)))
+}
+
+/// The `Allow` header of each route (axum's own would be plain text without our format).
+fn allowed_methods(path: &str) -> &'static str {
+    match path {
+        "/api/v1/tasks" => "GET, POST",
+        "/api/v1/tasks/stats" | "/api/v1/auth/me" | "/health/live" | "/health/ready" => "GET",
+        p if p.starts_with("/api/v1/tasks/") => "GET, PATCH, DELETE",
+        _ => "POST",
+    }
+}

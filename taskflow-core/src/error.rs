@@ -37,6 +37,16 @@ pub enum ErrorCode {
     CsrfFailed,
     /// Too many requests for a rate-limit policy; `Retry-After` says when to try again.
     RateLimited,
+    /// No such route.
+    RouteNotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// The body is over the configured limit.
+    PayloadTooLarge,
+    /// The server is overloaded or timed out; retry later.
+    ServiceUnavailable,
     /// Storage cannot be reached right now; retrying later may succeed.
     StorageUnavailable,
     /// An unexpected failure; details go to the logs, never to the client.
@@ -59,6 +69,11 @@ impl ErrorCode {
             Self::Unauthorized => "unauthorized",
             Self::CsrfFailed => "csrf_failed",
             Self::RateLimited => "rate_limited",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::ServiceUnavailable => "service_unavailable",
             Self::StorageUnavailable => "storage_unavailable",
             Self::Internal => "internal",
         }
@@ -184,6 +199,11 @@ mod tests {
             (ErrorCode::Unauthorized, "unauthorized"),
             (ErrorCode::CsrfFailed, "csrf_failed"),
             (ErrorCode::RateLimited, "rate_limited"),
+            (ErrorCode::RouteNotFound, "route_not_found"),
+            (ErrorCode::MethodNotAllowed, "method_not_allowed"),
+            (ErrorCode::UnsupportedMediaType, "unsupported_media_type"),
+            (ErrorCode::PayloadTooLarge, "payload_too_large"),
+            (ErrorCode::ServiceUnavailable, "service_unavailable"),
             (ErrorCode::StorageUnavailable, "storage_unavailable"),
             (ErrorCode::Internal, "internal"),
         ];

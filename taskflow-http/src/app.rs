@@ -1,0 +1,232 @@
+//! The application: every service and policy an HTTP adapter needs, assembled once and shared
+//! (cheaply cloned) by all requests.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretSlice};
+use taskflow_core::auth::session::SessionPolicy;
+use taskflow_core::auth::{
+    AccessTokenConfig, AccessTokens, AllowedOrigins, CsrfGuard, CsrfTokens, KeySet, PasswordHasher,
+    RateLimitConfig, RateLimits, TrustedProxies,
+};
+use taskflow_core::ports::{
+    LoginThrottleRepository, SessionRepository, StorageHealth, TaskRepository, UserRepository,
+};
+use taskflow_core::query::{CursorCodec, CursorKey};
+use taskflow_core::service::{AuthService, AuthStores, TaskService};
+use taskflow_core::{Clock, MemoryStore};
+
+use crate::cookies::CookiePolicy;
+
+/// The storage behind the application, one handle per port.
+#[derive(Clone)]
+pub struct Stores {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Tasks.
+    pub tasks: Arc<dyn TaskRepository>,
+    /// Sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Login failure counters.
+    pub throttle: Arc<dyn LoginThrottleRepository>,
+    /// Readiness.
+    pub health: Arc<dyn StorageHealth>,
+}
+
+impl Stores {
+    /// Every port served by one store.
+    pub fn single<S>(store: S) -> Self
+    where
+        S: UserRepository
+            + TaskRepository
+            + SessionRepository
+            + LoginThrottleRepository
+            + StorageHealth
+            + Clone,
+    {
+        Self {
+            users: Arc::new(store.clone()),
+            tasks: Arc::new(store.clone()),
+            sessions: Arc::new(store.clone()),
+            throttle: Arc::new(store.clone()),
+            health: Arc::new(store),
+        }
+    }
+
+    /// A fresh embedded in-memory store.
+    pub fn memory() -> Self {
+        Self::single(MemoryStore::new())
+    }
+}
+
+/// Keys and token policies.
+pub struct Security {
+    /// JWT signing and verification keys.
+    pub jwt_keys: KeySet,
+    /// Issuer, audience and lifetime of access tokens.
+    pub access: AccessTokenConfig,
+    /// Refresh session lifetimes and reuse grace.
+    pub sessions: SessionPolicy,
+    /// The password hasher.
+    pub hasher: PasswordHasher,
+    /// The deployment secret cursor and CSRF keys are derived from (domain-separated).
+    pub secret: SecretSlice<u8>,
+}
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Cookies with `Secure` and name prefixes.
+    pub cookie_secure: bool,
+    /// Send `Strict-Transport-Security` (production).
+    pub hsts: bool,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// CORS and CSRF origins.
+    pub allowed_origins: AllowedOrigins,
+    /// Rate-limit quotas.
+    pub rate_limits: RateLimitConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            cookie_secure: true,
+            hsts: false,
+            body_limit: 64 * 1024,
+            trusted_proxies: TrustedProxies::none(),
+            allowed_origins: AllowedOrigins::default(),
+            rate_limits: RateLimitConfig::default(),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) tasks: TaskService,
+    pub(crate) auth: AuthService,
+    pub(crate) limits: RateLimits,
+    pub(crate) csrf: CsrfGuard,
+    pub(crate) cookies: CookiePolicy,
+    pub(crate) settings: Settings,
+    pub(crate) health: Arc<dyn StorageHealth>,
+    pub(crate) access_ttl_secs: u64,
+}
+
+/// The assembled application.
+#[derive(Clone)]
+pub struct App(pub(crate) Arc<Inner>);
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("settings", &self.0.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Assembles the services over `stores`.
+    pub fn new(
+        stores: Stores,
+        security: Security,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let secret = security.secret.expose_secret();
+        let cursors = CursorCodec::new(CursorKey::derive(secret));
+        let tasks = TaskService::new(stores.tasks.clone(), clock.clone(), cursors);
+        let access_ttl_secs = security.access.ttl.as_secs();
+        let tokens = AccessTokens::new(security.jwt_keys, security.access);
+        let auth_stores = AuthStores {
+            users: stores.users.clone(),
+            sessions: stores.sessions.clone(),
+            throttle: stores.throttle.clone(),
+        };
+        let auth = AuthService::new(
+            auth_stores,
+            security.hasher,
+            tokens,
+            CsrfTokens::new(secret),
+            clock,
+        )
+        .with_session_policy(security.sessions);
+        let csrf = CsrfGuard::new(CsrfTokens::new(secret), settings.allowed_origins.clone());
+        Self(Arc::new(Inner {
+            tasks,
+            auth,
+            limits: RateLimits::new(settings.rate_limits),
+            csrf,
+            cookies: CookiePolicy::new(settings.cookie_secure),
+            health: stores.health,
+            access_ttl_secs,
+            settings,
+        }))
+    }
+
+    /// The HTTP settings.
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    /// The task service (for embedding beside the HTTP API).
+    pub fn tasks(&self) -> &TaskService {
+        &self.0.tasks
+    }
+
+    /// The auth service.
+    pub fn auth(&self) -> &AuthService {
+        &self.0.auth
+    }
+}
+
+impl App {
+    /// Assembles the application the example servers run from `config` over `stores`.
+    ///
+    /// # Errors
+    /// [`ConfigError`](crate::config::ConfigError) when the JWT key cannot be built.
+    pub fn from_config(
+        config: &crate::config::Config,
+        stores: Stores,
+    ) -> Result<Self, crate::config::ConfigError> {
+        use taskflow_core::auth::{Argon2Params, JwtKey};
+        let fail = |what: &str| crate::config::ConfigError::new(what);
+        let key = JwtKey::hs256("primary", config.jwt_secret_bytes())
+            .map_err(|_| fail("TASKFLOW_JWT_SECRET cannot be used as an HS256 key"))?;
+        let jwt_keys = KeySet::new(key, Vec::new()).map_err(|_| fail("invalid JWT key set"))?;
+        let hasher = PasswordHasher::new(
+            Argon2Params::default(),
+            PasswordHasher::default_concurrency(),
+        )
+        .map_err(|_| fail("invalid password hashing parameters"))?;
+        let security = Security {
+            jwt_keys,
+            access: AccessTokenConfig {
+                ttl: config.access_ttl,
+                ..AccessTokenConfig::default()
+            },
+            sessions: SessionPolicy {
+                absolute_ttl: config.refresh_ttl,
+                ..SessionPolicy::default()
+            },
+            hasher,
+            secret: SecretSlice::from(config.jwt_secret_bytes().to_vec()),
+        };
+        let production = config.profile == crate::config::Profile::Production;
+        let settings = Settings {
+            cookie_secure: config.cookie_secure,
+            hsts: production,
+            body_limit: config.body_limit,
+            trusted_proxies: config.trusted_proxies.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+            rate_limits: config.rate_limits,
+        };
+        Ok(Self::new(
+            stores,
+            security,
+            settings,
+            Arc::new(taskflow_core::SystemClock),
+        ))
+    }
+}

@@ -1,0 +1,309 @@
+//! The server configuration of the contract, read from the environment, `.env` and
+//! `.env.<profile>` (the real environment wins over `.env.<profile>`, which wins over `.env`),
+//! validated once at start-up with one clear message per problem.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use taskflow_core::auth::{AllowedOrigins, RateLimitConfig, TrustedProxies};
+
+/// `development` or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Local work: random JWT secret allowed, plain-http cookies allowed.
+    Development,
+    /// Deployed: strict checks, HSTS.
+    Production,
+}
+
+/// Why the configuration cannot be used; the message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    /// A configuration error saying `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// The typed configuration (secrets never appear in `Debug`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TASKFLOW_PROFILE`.
+    pub profile: Profile,
+    /// `TASKFLOW_BIND`.
+    pub bind: SocketAddr,
+    /// `TASKFLOW_MONGODB_URI`; `None` is the embedded in-memory store.
+    pub mongodb_uri: Option<SecretString>,
+    /// `TASKFLOW_MONGODB_DB`.
+    pub mongodb_db: String,
+    /// `TASKFLOW_JWT_SECRET` (at least 32 bytes); random per start in development when unset.
+    pub jwt_secret: SecretSlice<u8>,
+    /// `TASKFLOW_ALLOWED_ORIGINS`.
+    pub allowed_origins: AllowedOrigins,
+    /// `TASKFLOW_COOKIE_SECURE`.
+    pub cookie_secure: bool,
+    /// `TASKFLOW_ACCESS_TTL_SECS`.
+    pub access_ttl: Duration,
+    /// `TASKFLOW_REFRESH_TTL_SECS`.
+    pub refresh_ttl: Duration,
+    /// `TASKFLOW_AUTH_RATE_PER_MIN` / `TASKFLOW_API_RATE_PER_MIN`.
+    pub rate_limits: RateLimitConfig,
+    /// `TASKFLOW_BODY_LIMIT_BYTES`.
+    pub body_limit: usize,
+    /// `TASKFLOW_TRUSTED_PROXIES`.
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// Secrets that are public by being in examples and tutorials.
+const PLACEHOLDERS: [&str; 4] = ["changeme", "change-me", "secret", "your-secret"];
+
+impl Config {
+    /// Reads the process environment and the `.env` files of the working directory.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let real: HashMap<String, String> = std::env::vars().collect();
+        let base = read_env_file(".env");
+        let profile_name = real
+            .get("TASKFLOW_PROFILE")
+            .or_else(|| base.get("TASKFLOW_PROFILE"))
+            .cloned()
+            .unwrap_or_else(|| "development".to_owned());
+        let mut merged = base;
+        merged.extend(read_env_file(&format!(".env.{profile_name}")));
+        merged.extend(real);
+        Self::from_map(&merged)
+    }
+
+    /// Builds the configuration from variables (for tests and embedding).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad variable.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| {
+            vars.get(name)
+                .map(String::as_str)
+                .filter(|v| !v.trim().is_empty())
+        };
+        let profile = match var("TASKFLOW_PROFILE").unwrap_or("development") {
+            "development" => Profile::Development,
+            "production" => Profile::Production,
+            other => return Err(bad("TASKFLOW_PROFILE", other, "development or production")),
+        };
+        let production = profile == Profile::Production;
+        let cookie_secure = parse(
+            var("TASKFLOW_COOKIE_SECURE"),
+            "TASKFLOW_COOKIE_SECURE",
+            true,
+        )?;
+        if production && !cookie_secure {
+            return Err(ConfigError(
+                "TASKFLOW_COOKIE_SECURE=false is refused in production".into(),
+            ));
+        }
+        let origins = var("TASKFLOW_ALLOWED_ORIGINS").unwrap_or("");
+        let allowed_origins = AllowedOrigins::parse(origins)
+            .map_err(|e| ConfigError(format!("TASKFLOW_ALLOWED_ORIGINS: {e}")))?;
+        let jwt_secret = jwt_secret(var("TASKFLOW_JWT_SECRET"), production)?;
+        let rate = |name: &str, default: u32| -> Result<NonZeroU32, ConfigError> {
+            let n: u32 = parse(var(name), name, default)?;
+            NonZeroU32::new(n).ok_or_else(|| bad(name, "0", "a positive integer"))
+        };
+        Ok(Self {
+            profile,
+            bind: parse(
+                var("TASKFLOW_BIND"),
+                "TASKFLOW_BIND",
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+            )?,
+            mongodb_uri: var("TASKFLOW_MONGODB_URI").map(|u| SecretString::from(u.to_owned())),
+            mongodb_db: var("TASKFLOW_MONGODB_DB").unwrap_or("taskflow").to_owned(),
+            jwt_secret,
+            allowed_origins,
+            cookie_secure,
+            access_ttl: Duration::from_secs(parse(
+                var("TASKFLOW_ACCESS_TTL_SECS"),
+                "TASKFLOW_ACCESS_TTL_SECS",
+                900,
+            )?),
+            refresh_ttl: Duration::from_secs(parse(
+                var("TASKFLOW_REFRESH_TTL_SECS"),
+                "TASKFLOW_REFRESH_TTL_SECS",
+                1_209_600,
+            )?),
+            rate_limits: RateLimitConfig {
+                auth_per_minute: rate("TASKFLOW_AUTH_RATE_PER_MIN", 10)?,
+                api_per_minute: rate("TASKFLOW_API_RATE_PER_MIN", 600)?,
+            },
+            body_limit: parse(
+                var("TASKFLOW_BODY_LIMIT_BYTES"),
+                "TASKFLOW_BODY_LIMIT_BYTES",
+                65_536,
+            )?,
+            trusted_proxies: TrustedProxies::parse(var("TASKFLOW_TRUSTED_PROXIES").unwrap_or(""))
+                .map_err(|e| ConfigError(format!("TASKFLOW_TRUSTED_PROXIES: {e}")))?,
+        })
+    }
+}
+
+fn read_env_file(path: &str) -> HashMap<String, String> {
+    dotenvy::from_filename_iter(path)
+        .map(|iter| iter.filter_map(Result::ok).collect())
+        .unwrap_or_default()
+}
+
+fn bad(name: &str, value: &str, expected: &str) -> ConfigError {
+    ConfigError(format!("{name}={value:?} is invalid: expected {expected}"))
+}
+
+fn parse<T: std::str::FromStr>(
+    value: Option<&str>,
+    name: &str,
+    default: T,
+) -> Result<T, ConfigError> {
+    value.map_or(Ok(default), |v| {
+        v.trim()
+            .parse()
+            .map_err(|_| bad(name, v, std::any::type_name::<T>()))
+    })
+}
+
+fn jwt_secret(value: Option<&str>, production: bool) -> Result<SecretSlice<u8>, ConfigError> {
+    match value {
+        Some(secret) if secret.len() < 32 => Err(ConfigError(
+            "TASKFLOW_JWT_SECRET must be at least 32 bytes".into(),
+        )),
+        Some(secret)
+            if PLACEHOLDERS
+                .iter()
+                .any(|p| secret.to_lowercase().contains(p)) =>
+        {
+            Err(ConfigError(
+                "TASKFLOW_JWT_SECRET looks like a placeholder; generate a random one".into(),
+            ))
+        }
+        Some(secret) => Ok(SecretSlice::from(secret.as_bytes().to_vec())),
+        None if production => Err(ConfigError(
+            "TASKFLOW_JWT_SECRET is required in production".into(),
+        )),
+        None => {
+            let mut bytes = vec![0u8; 32];
+            getrandom_fill(&mut bytes);
+            Ok(SecretSlice::from(bytes))
+        }
+    }
+}
+
+fn getrandom_fill(bytes: &mut [u8]) {
+    // A fresh session id is 12 CSPRNG bytes; three of them make a 36-byte secret.
+    for chunk in bytes.chunks_mut(12) {
+        let id = taskflow_core::domain::SessionId::generate().to_bytes();
+        chunk.copy_from_slice(&id[..chunk.len()]);
+    }
+}
+
+impl Config {
+    /// The JWT secret bytes (for building keys only).
+    pub fn jwt_secret_bytes(&self) -> &[u8] {
+        self.jwt_secret.expose_secret()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    const STRONG: &str = "0123456789abcdef0123456789abcdef-strong";
+
+    #[test]
+    fn defaults_in_development() {
+        let config = Config::from_map(&HashMap::new()).unwrap();
+        assert_eq!(config.profile, Profile::Development);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert!(config.cookie_secure);
+        assert_eq!(config.access_ttl, Duration::from_secs(900));
+        assert_eq!(config.body_limit, 65_536);
+        assert_eq!(config.jwt_secret_bytes().len(), 32);
+        assert!(config.mongodb_uri.is_none());
+    }
+
+    #[test]
+    fn production_refuses_weak_settings() {
+        let prod = |extra: &[(&str, &str)]| {
+            let mut all = vec![("TASKFLOW_PROFILE", "production")];
+            all.extend_from_slice(extra);
+            Config::from_map(&vars(&all))
+        };
+        assert!(
+            prod(&[])
+                .unwrap_err()
+                .to_string()
+                .contains("TASKFLOW_JWT_SECRET is required")
+        );
+        assert!(prod(&[("TASKFLOW_JWT_SECRET", "short")]).is_err());
+        assert!(prod(&[("TASKFLOW_JWT_SECRET", "changeme-changeme-changeme-changeme")]).is_err());
+        let insecure = prod(&[
+            ("TASKFLOW_JWT_SECRET", STRONG),
+            ("TASKFLOW_COOKIE_SECURE", "false"),
+        ]);
+        assert!(
+            insecure
+                .unwrap_err()
+                .to_string()
+                .contains("TASKFLOW_COOKIE_SECURE")
+        );
+        let wildcard = prod(&[
+            ("TASKFLOW_JWT_SECRET", STRONG),
+            ("TASKFLOW_ALLOWED_ORIGINS", "*"),
+        ]);
+        assert!(
+            wildcard
+                .unwrap_err()
+                .to_string()
+                .contains("TASKFLOW_ALLOWED_ORIGINS")
+        );
+        assert!(prod(&[("TASKFLOW_JWT_SECRET", STRONG)]).is_ok());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let config = Config::from_map(&vars(&[
+            ("TASKFLOW_JWT_SECRET", STRONG),
+            ("TASKFLOW_MONGODB_URI", "mongodb://user:hunter2@db/"),
+        ]))
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("strong") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let err = Config::from_map(&vars(&[("TASKFLOW_BODY_LIMIT_BYTES", "lots")])).unwrap_err();
+        assert!(
+            err.to_string().contains("TASKFLOW_BODY_LIMIT_BYTES"),
+            "{err}"
+        );
+        let err = Config::from_map(&vars(&[("TASKFLOW_API_RATE_PER_MIN", "0")])).unwrap_err();
+        assert!(
+            err.to_string().contains("TASKFLOW_API_RATE_PER_MIN"),
+            "{err}"
+        );
+    }
+}

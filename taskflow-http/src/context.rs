@@ -1,0 +1,94 @@
+//! What the endpoints need to know about a request, read once from its method, headers and
+//! peer address, whichever framework received it.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http::header::{
+    AUTHORIZATION, CONTENT_TYPE, HeaderName, IF_MATCH, IF_NONE_MATCH, ORIGIN, USER_AGENT,
+};
+use http::{HeaderMap, Method};
+use taskflow_core::auth::session::ClientMeta;
+
+use crate::app::App;
+use crate::headers::{X_CSRF_TOKEN, X_FORWARDED_FOR_NAME, request_id};
+
+/// One request, as the endpoints see it.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The request id (echoed or generated).
+    pub request_id: String,
+    /// The method.
+    pub method: Method,
+    /// The client's address (the peer, or from `X-Forwarded-For` behind a trusted proxy).
+    pub client_ip: IpAddr,
+    headers: HeaderMap,
+}
+
+impl RequestContext {
+    /// Reads a request received from `peer`.
+    pub fn new(app: &App, method: &Method, headers: &HeaderMap, peer: SocketAddr) -> Self {
+        let forwarded: Vec<&str> = headers
+            .get_all(&X_FORWARDED_FOR_NAME)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+        let client_ip = app
+            .0
+            .settings
+            .trusted_proxies
+            .client_ip(peer.ip(), forwarded.as_deref());
+        Self {
+            request_id: request_id(headers),
+            method: method.clone(),
+            client_ip,
+            headers: headers.clone(),
+        }
+    }
+
+    /// A header as text, if present and visible ASCII.
+    pub fn header(&self, name: &HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    pub(crate) fn authorization(&self) -> Option<&str> {
+        self.header(&AUTHORIZATION)
+    }
+
+    pub(crate) fn origin(&self) -> Option<&str> {
+        self.header(&ORIGIN)
+    }
+
+    pub(crate) fn csrf_header(&self) -> Option<&str> {
+        self.header(&X_CSRF_TOKEN)
+    }
+
+    pub(crate) fn if_match(&self) -> Option<&str> {
+        self.header(&IF_MATCH)
+    }
+
+    pub(crate) fn if_none_match(&self) -> Option<&str> {
+        self.header(&IF_NONE_MATCH)
+    }
+
+    /// Whether the body is declared JSON (`application/json`, any parameters).
+    pub(crate) fn is_json(&self) -> bool {
+        self.header(&CONTENT_TYPE).is_some_and(|ct| {
+            ct.split(';')
+                .next()
+                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+        })
+    }
+
+    pub(crate) fn client_meta(&self) -> ClientMeta {
+        ClientMeta {
+            user_agent: self.header(&USER_AGENT).map(str::to_owned),
+            ip: Some(self.client_ip),
+        }
+    }
+}

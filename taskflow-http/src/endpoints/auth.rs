@@ -1,0 +1,230 @@
+//! `/api/v1/auth/*`: register, login, token grants, refresh, logout, logout-all, me.
+//!
+//! Login, token and register are rate-limited per client IP before anything else and per
+//! account once the email is known; refresh and logout via cookie carry the CSRF check.
+
+use http::StatusCode;
+use http::header::{HeaderValue, SET_COOKIE};
+use taskflow_core::auth::RateDecision;
+use taskflow_core::auth::input::{LoginInput, RegisterInput, TokenGrantInput};
+use taskflow_core::auth::refresh::RefreshToken;
+use taskflow_core::domain::Email;
+use taskflow_core::error::ErrorCode;
+use taskflow_core::service::IssuedSession;
+
+use super::{Reply, authenticate, body, check_csrf, empty, json, unauthorized, with_limit};
+use crate::app::App;
+use crate::context::RequestContext;
+use crate::cookies::CookieKind;
+use crate::headers::{NO_STORE, set_cache_control};
+use crate::problem::Problem;
+use crate::views::{LoginView, RefreshView, TokenView, UserEnvelope, UserView};
+
+fn limit_ip(app: &App, ctx: &RequestContext) -> Result<RateDecision, Problem> {
+    Ok(app.0.limits.check_auth_ip(ctx.client_ip).into_result()?)
+}
+
+fn limit_account(app: &App, ip: RateDecision, email: &Email) -> Result<RateDecision, Problem> {
+    let account = app.0.limits.check_auth_account(email).into_result()?;
+    Ok(RateDecision::most_restrictive(ip, account))
+}
+
+fn validation(errors: taskflow_core::ValidationErrors) -> Problem {
+    Problem::fields(ErrorCode::ValidationFailed, errors)
+}
+
+/// Sets the three auth cookies for `issued`.
+fn set_session_cookies(app: &App, response: &mut http::Response<Vec<u8>>, issued: &IssuedSession) {
+    let access_secs = app.0.access_ttl_secs;
+    let now_ms =
+        issued.access.expires_at.unix_millis() - i64::try_from(access_secs * 1000).unwrap_or(0);
+    let refresh_secs =
+        u64::try_from((issued.refresh_expires_at.unix_millis() - now_ms) / 1000).unwrap_or(0);
+    let cookies = app.0.cookies;
+    let values = [
+        cookies.set(CookieKind::Access, &issued.access.token, access_secs),
+        cookies.set(CookieKind::Refresh, issued.refresh.expose(), refresh_secs),
+        cookies.set(CookieKind::Csrf, &issued.csrf_token, refresh_secs),
+    ];
+    append_cookies(response, &values);
+}
+
+fn clear_session_cookies(app: &App, response: &mut http::Response<Vec<u8>>) {
+    let cookies = app.0.cookies;
+    let values =
+        [CookieKind::Access, CookieKind::Refresh, CookieKind::Csrf].map(|k| cookies.clear(k));
+    append_cookies(response, &values);
+}
+
+fn append_cookies(response: &mut http::Response<Vec<u8>>, values: &[String]) {
+    for value in values {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+}
+
+fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
+    set_cache_control(response.headers_mut(), NO_STORE);
+    response
+}
+
+/// `POST /api/v1/auth/register`: 201 `{user}` and the session cookies.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
+    let ip = limit_ip(app, ctx)?;
+    let input: RegisterInput = body(ctx, bytes)?;
+    let registration = input.validate().map_err(validation)?;
+    let limit = limit_account(app, ip, &registration.email)?;
+    let (user, issued) = app
+        .0
+        .auth
+        .register(registration, &ctx.client_meta())
+        .await?;
+    let mut response = json(
+        StatusCode::CREATED,
+        &UserEnvelope {
+            user: UserView::from(&user),
+        },
+    );
+    set_session_cookies(app, &mut response, &issued);
+    Ok(with_limit(no_store(response), &limit))
+}
+
+/// `POST /api/v1/auth/login`: 200 `{user, access_expires_at}` and the session cookies.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
+    let ip = limit_ip(app, ctx)?;
+    let input: LoginInput = body(ctx, bytes)?;
+    let credentials = input.validate().map_err(validation)?;
+    let limit = limit_account(app, ip, &credentials.email)?;
+    let (user, issued) = app.0.auth.login(credentials, &ctx.client_meta()).await?;
+    let view = LoginView {
+        user: UserView::from(&user),
+        access_expires_at: issued.access.expires_at,
+    };
+    let mut response = json(StatusCode::OK, &view);
+    set_session_cookies(app, &mut response, &issued);
+    Ok(with_limit(no_store(response), &limit))
+}
+
+/// `POST /api/v1/auth/token`: password or refresh-token grant for non-browser clients; the
+/// tokens are in the body and no cookie is set.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
+    let ip = limit_ip(app, ctx)?;
+    let grant: TokenGrantInput = body(ctx, bytes)?;
+    let (issued, limit) = match grant {
+        TokenGrantInput::Password { email, password } => {
+            let credentials = LoginInput { email, password }
+                .validate()
+                .map_err(validation)?;
+            let limit = limit_account(app, ip, &credentials.email)?;
+            (
+                app.0.auth.login(credentials, &ctx.client_meta()).await?.1,
+                limit,
+            )
+        }
+        TokenGrantInput::RefreshToken { refresh_token } => {
+            (app.0.auth.refresh(&refresh_token).await?, ip)
+        }
+    };
+    let view = TokenView {
+        access_token: &issued.access.token,
+        refresh_token: issued.refresh.expose(),
+        token_type: "Bearer",
+        expires_in: app.0.access_ttl_secs,
+    };
+    Ok(with_limit(no_store(json(StatusCode::OK, &view)), &limit))
+}
+
+/// `POST /api/v1/auth/refresh`: rotates the refresh cookie and re-issues the access cookie.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
+    let token = app
+        .0
+        .cookies
+        .get(ctx.headers(), CookieKind::Refresh)
+        .ok_or_else(unauthorized)?;
+    let presented = RefreshToken::parse(&token).map_err(|_| unauthorized())?;
+    check_csrf(app, ctx, &presented.session_id)?;
+    let limit = app
+        .0
+        .limits
+        .check_api_user(&presented.user_id)
+        .into_result()?;
+    let issued = app.0.auth.refresh(&token).await?;
+    let mut response = json(
+        StatusCode::OK,
+        &RefreshView {
+            access_expires_at: issued.access.expires_at,
+        },
+    );
+    set_session_cookies(app, &mut response, &issued);
+    Ok(with_limit(no_store(response), &limit))
+}
+
+/// `POST /api/v1/auth/logout`: ends this session (by access token, or by the refresh cookie
+/// when the access token has expired) and clears the cookies.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
+    let has_access = ctx.authorization().is_some()
+        || app
+            .0
+            .cookies
+            .get(ctx.headers(), CookieKind::Access)
+            .is_some();
+    let refresh = app.0.cookies.get(ctx.headers(), CookieKind::Refresh);
+    match (has_access, refresh) {
+        (true, _) | (false, None) => {
+            let caller = authenticate(app, ctx).await?;
+            app.0.auth.logout(&caller.principal).await?;
+        }
+        (false, Some(token)) => {
+            let presented = RefreshToken::parse(&token).map_err(|_| unauthorized())?;
+            check_csrf(app, ctx, &presented.session_id)?;
+            app.0.auth.logout_by_refresh_token(&token).await?;
+        }
+    }
+    let mut response = no_store(empty(StatusCode::NO_CONTENT));
+    clear_session_cookies(app, &mut response);
+    Ok(response)
+}
+
+/// `POST /api/v1/auth/logout-all`: ends every session of the caller.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
+    let caller = authenticate(app, ctx).await?;
+    app.0.auth.logout_all(&caller.principal).await?;
+    let mut response = no_store(empty(StatusCode::NO_CONTENT));
+    clear_session_cookies(app, &mut response);
+    Ok(with_limit(response, &caller.limit))
+}
+
+/// `GET /api/v1/auth/me`: `{user}`.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn me(app: &App, ctx: &RequestContext) -> Reply {
+    let caller = authenticate(app, ctx).await?;
+    let user = app.0.auth.me(&caller.principal).await?;
+    let response = json(
+        StatusCode::OK,
+        &UserEnvelope {
+            user: UserView::from(&user),
+        },
+    );
+    Ok(with_limit(no_store(response), &caller.limit))
+}

@@ -1,0 +1,128 @@
+//! The endpoints of the contract on plain `http` types: each takes the app, the request
+//! context and (where there is one) the body or query, and answers a response or a
+//! [`Problem`]. Adapters route to these and render with [`finish`]; nothing about the API's
+//! behaviour lives in an adapter.
+
+pub mod auth;
+pub mod ops;
+pub mod tasks;
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Response, StatusCode};
+use serde::Serialize;
+use taskflow_core::auth::RateDecision;
+use taskflow_core::error::ErrorCode;
+use taskflow_core::service::Principal;
+
+use crate::app::App;
+use crate::context::RequestContext;
+use crate::cookies::CookieKind;
+use crate::headers::{set_common_headers, set_rate_limit_headers};
+use crate::problem::Problem;
+
+/// What an endpoint answers.
+pub type Reply = Result<Response<Vec<u8>>, Problem>;
+
+/// Renders a reply for the request, with the headers every response carries.
+pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>> {
+    let mut response = reply.unwrap_or_else(|problem| problem.into_response(&ctx.request_id));
+    set_common_headers(response.headers_mut(), &ctx.request_id, app.0.settings.hsts);
+    response
+}
+
+/// A JSON response.
+pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Vec<u8>> {
+    let mut response = Response::new(serde_json::to_vec(value).unwrap_or_default());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// An empty response.
+pub(crate) fn empty(status: StatusCode) -> Response<Vec<u8>> {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = status;
+    response
+}
+
+/// The authenticated caller of a request and the rate-limit state it consumed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller {
+    pub(crate) principal: Principal,
+    pub(crate) limit: RateDecision,
+}
+
+/// Authenticates a request: `Authorization: Bearer` for API clients, else the access cookie
+/// with the CSRF check on unsafe methods; then the per-user API rate limit.
+pub(crate) async fn authenticate(app: &App, ctx: &RequestContext) -> Result<Caller, Problem> {
+    let principal = if let Some(header) = ctx.authorization() {
+        let token = bearer(header).ok_or_else(unauthorized)?;
+        app.0.auth.authenticate(token).await?
+    } else {
+        let token = app
+            .0
+            .cookies
+            .get(ctx.headers(), CookieKind::Access)
+            .ok_or_else(unauthorized)?;
+        let principal = app.0.auth.authenticate(&token).await?;
+        check_csrf(app, ctx, &principal.session_id)?;
+        principal
+    };
+    let limit = app
+        .0
+        .limits
+        .check_api_user(&principal.user_id)
+        .into_result()?;
+    Ok(Caller { principal, limit })
+}
+
+pub(crate) fn check_csrf(
+    app: &App,
+    ctx: &RequestContext,
+    session: &taskflow_core::domain::SessionId,
+) -> Result<(), Problem> {
+    let cookie = app.0.cookies.get(ctx.headers(), CookieKind::Csrf);
+    app.0.csrf.check(
+        ctx.method.as_str(),
+        session,
+        cookie.as_deref(),
+        ctx.csrf_header(),
+        ctx.origin(),
+    )?;
+    Ok(())
+}
+
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+pub(crate) fn unauthorized() -> Problem {
+    Problem::new(ErrorCode::Unauthorized, "Valid credentials are required.")
+}
+
+/// Checks that a body is declared JSON and decodes it into `T` (one JSON object).
+pub(crate) fn body<T: serde::de::DeserializeOwned>(
+    ctx: &RequestContext,
+    bytes: &[u8],
+) -> Result<T, Problem> {
+    if !ctx.is_json() {
+        return Err(Problem::new(
+            ErrorCode::UnsupportedMediaType,
+            "The body must be application/json.",
+        ));
+    }
+    Ok(taskflow_core::domain::from_json_object(bytes)?)
+}
+
+/// Adds the rate-limit headers of an admitted request.
+pub(crate) fn with_limit(
+    mut response: Response<Vec<u8>>,
+    limit: &RateDecision,
+) -> Response<Vec<u8>> {
+    set_rate_limit_headers(response.headers_mut(), limit);
+    response
+}

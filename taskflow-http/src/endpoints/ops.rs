@@ -1,0 +1,64 @@
+//! Operations endpoints: liveness, readiness, and the problems for unknown routes, wrong
+//! methods and oversized bodies that the adapters' routers produce.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use taskflow_core::error::ErrorCode;
+
+use super::{Reply, json};
+use crate::app::App;
+use crate::problem::Problem;
+
+/// How long readiness waits for storage before calling it unavailable.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(serde::Serialize)]
+struct Status {
+    status: &'static str,
+}
+
+/// `GET /health/live`: 200 while the process serves.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub fn live() -> Reply {
+    Ok(json(StatusCode::OK, &Status { status: "ok" }))
+}
+
+/// `GET /health/ready`: 200 when storage answers within two seconds, 503 otherwise.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn ready(app: &App) -> Reply {
+    match tokio::time::timeout(READY_TIMEOUT, app.0.health.ping()).await {
+        Ok(Ok(())) => Ok(json(StatusCode::OK, &Status { status: "ready" })),
+        _ => Err(Problem::new(
+            ErrorCode::StorageUnavailable,
+            "Storage is not answering.",
+        )),
+    }
+}
+
+/// No route matched.
+pub fn route_not_found() -> Problem {
+    Problem::new(ErrorCode::RouteNotFound, "No such route.")
+}
+
+/// The route exists, not with this method.
+pub fn method_not_allowed(allow: &'static str) -> Problem {
+    Problem::new(
+        ErrorCode::MethodNotAllowed,
+        "This method is not allowed here.",
+    )
+    .with_allow(allow)
+}
+
+/// The body is over the limit.
+pub fn payload_too_large(app: &App) -> Problem {
+    let limit = app.0.settings.body_limit;
+    Problem::new(
+        ErrorCode::PayloadTooLarge,
+        format!("The body must be at most {limit} bytes."),
+    )
+}

@@ -1,0 +1,161 @@
+//! `/api/v1/tasks*`: create, list, get, update, delete, stats, for the authenticated caller.
+//!
+//! Task, list and stats responses are `private, no-cache` with a strong `ETag`, answered 304 on
+//! a matching `If-None-Match`; updates honour `If-Match` (412 and no change on a mismatch).
+
+use http::header::{HeaderValue, LOCATION};
+use http::{Response, StatusCode};
+use taskflow_core::domain::{NewTaskInput, TaskId, TaskPatchInput};
+use taskflow_core::error::ErrorCode;
+use taskflow_core::query::TaskListParams;
+use taskflow_core::service::TaskError;
+
+use super::{Reply, authenticate, body, empty, json, with_limit};
+use crate::app::App;
+use crate::context::RequestContext;
+use crate::headers::{
+    IfMatch, PRIVATE_NO_CACHE, body_etag, if_match, if_none_match, set_cache_control, set_etag,
+    version_etag,
+};
+use crate::problem::Problem;
+use crate::views::{TaskPageView, TaskView};
+
+fn task_id(text: &str) -> Result<TaskId, Problem> {
+    // A malformed id names no task: the same answer as a missing one.
+    TaskId::parse(text).map_err(|_| Problem::from(TaskError::NotFound))
+}
+
+/// A cacheable response: `ETag`, `private, no-cache`, and 304 when the client has it.
+fn cacheable(
+    ctx: &RequestContext,
+    mut response: Response<Vec<u8>>,
+    etag: &str,
+) -> Response<Vec<u8>> {
+    if if_none_match(ctx.if_none_match(), etag) {
+        response = empty(StatusCode::NOT_MODIFIED);
+    }
+    set_etag(response.headers_mut(), etag);
+    set_cache_control(response.headers_mut(), PRIVATE_NO_CACHE);
+    response
+}
+
+/// `POST /api/v1/tasks`: 201 with the task, `Location` and `ETag`.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
+    let caller = authenticate(app, ctx).await?;
+    let input: NewTaskInput = body(ctx, bytes)?;
+    let new = input
+        .validate()
+        .map_err(|e| Problem::fields(ErrorCode::ValidationFailed, e))?;
+    let task = app
+        .0
+        .tasks
+        .create_task(&caller.principal.user_id, new)
+        .await?;
+    let mut response = json(StatusCode::CREATED, &TaskView::from(&task));
+    let location = format!("/api/v1/tasks/{}", task.id);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    set_etag(response.headers_mut(), &version_etag(task.version));
+    set_cache_control(response.headers_mut(), PRIVATE_NO_CACHE);
+    Ok(with_limit(response, &caller.limit))
+}
+
+/// `GET /api/v1/tasks?…`: one page.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
+    let caller = authenticate(app, ctx).await?;
+    let params: TaskListParams = serde_urlencoded::from_str(query)
+        .map_err(|e| Problem::new(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = params
+        .parse()
+        .map_err(|e| Problem::fields(ErrorCode::InvalidQuery, e))?;
+    let page = app
+        .0
+        .tasks
+        .list_tasks(&caller.principal.user_id, &query)
+        .await?;
+    let response = json(StatusCode::OK, &TaskPageView::from(&page));
+    let etag = body_etag(response.body());
+    Ok(with_limit(cacheable(ctx, response, &etag), &caller.limit))
+}
+
+/// `GET /api/v1/tasks/{id}`.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
+    let caller = authenticate(app, ctx).await?;
+    let task = app
+        .0
+        .tasks
+        .get_task(&caller.principal.user_id, &task_id(id)?)
+        .await?;
+    let response = json(StatusCode::OK, &TaskView::from(&task));
+    Ok(with_limit(
+        cacheable(ctx, response, &version_etag(task.version)),
+        &caller.limit,
+    ))
+}
+
+/// `PATCH /api/v1/tasks/{id}`.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> Reply {
+    let caller = authenticate(app, ctx).await?;
+    let owner = caller.principal.user_id;
+    let id = task_id(id)?;
+    let input: TaskPatchInput = body(ctx, bytes)?;
+    let patch = input
+        .validate()
+        .map_err(|e| Problem::fields(ErrorCode::ValidationFailed, e))?;
+    let expected = match if_match(ctx.if_match()) {
+        IfMatch::Absent | IfMatch::Any => None,
+        IfMatch::Version(v) => Some(v),
+        IfMatch::Never => {
+            // Existence first: a missing task is 404 whatever the condition says.
+            app.0.tasks.get_task(&owner, &id).await?;
+            return Err(TaskError::PreconditionFailed.into());
+        }
+    };
+    let task = app
+        .0
+        .tasks
+        .update_task(&owner, &id, &patch, expected)
+        .await?;
+    let mut response = json(StatusCode::OK, &TaskView::from(&task));
+    set_etag(response.headers_mut(), &version_etag(task.version));
+    set_cache_control(response.headers_mut(), PRIVATE_NO_CACHE);
+    Ok(with_limit(response, &caller.limit))
+}
+
+/// `DELETE /api/v1/tasks/{id}`: 204.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
+    let caller = authenticate(app, ctx).await?;
+    app.0
+        .tasks
+        .delete_task(&caller.principal.user_id, &task_id(id)?)
+        .await?;
+    Ok(with_limit(empty(StatusCode::NO_CONTENT), &caller.limit))
+}
+
+/// `GET /api/v1/tasks/stats`: `{total, completed, open, overdue}`.
+///
+/// # Errors
+/// The [`Problem`](crate::Problem) to answer instead.
+pub async fn stats(app: &App, ctx: &RequestContext) -> Reply {
+    let caller = authenticate(app, ctx).await?;
+    let stats = app.0.tasks.task_stats(&caller.principal.user_id).await?;
+    let response = json(StatusCode::OK, &stats);
+    let etag = body_etag(response.body());
+    Ok(with_limit(cacheable(ctx, response, &etag), &caller.limit))
+}

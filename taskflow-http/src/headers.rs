@@ -1,0 +1,172 @@
+//! Header rules shared by every response: request ids, security headers, cache policy,
+//! rate-limit headers and entity tags.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::HeaderMap;
+use http::header::{CACHE_CONTROL, ETAG, HeaderName, HeaderValue, STRICT_TRANSPORT_SECURITY};
+use sha2::{Digest, Sha256};
+use taskflow_core::auth::RateDecision;
+
+/// `X-Request-Id`.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// `X-CSRF-Token`.
+pub static X_CSRF_TOKEN: HeaderName = HeaderName::from_static("x-csrf-token");
+/// `X-Forwarded-For`.
+pub static X_FORWARDED_FOR_NAME: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// `RateLimit-Policy`.
+pub static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// `RateLimit`.
+pub static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// `Cache-Control` of auth responses and the account: never stored anywhere.
+pub const NO_STORE: &str = "no-store";
+/// `Cache-Control` of task and stats responses: cacheable by the client only, revalidated.
+pub const PRIVATE_NO_CACHE: &str = "private, no-cache";
+
+/// The request id to use: the client's when it is sane (1..=64 of `[A-Za-z0-9._:-]`), a
+/// fresh random one otherwise, so ids never carry log-injection payloads.
+pub fn request_id(headers: &HeaderMap) -> String {
+    let sane = headers
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        });
+    match sane {
+        Some(id) => id.to_owned(),
+        None => taskflow_core::domain::SessionId::generate().to_string(),
+    }
+}
+
+/// Headers every response carries: the request id, `nosniff`, and HSTS when `hsts`.
+pub fn set_common_headers(headers: &mut HeaderMap, request_id: &str, hsts: bool) {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert(X_REQUEST_ID.clone(), value);
+    }
+    headers.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    if hsts {
+        headers.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+}
+
+/// `RateLimit-Policy` and `RateLimit` for `decision`.
+pub fn set_rate_limit_headers(headers: &mut HeaderMap, decision: &RateDecision) {
+    for (name, value) in [
+        (&RATELIMIT_POLICY, decision.policy_header()),
+        (&RATELIMIT, decision.ratelimit_header()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name.clone(), value);
+        }
+    }
+}
+
+/// `Cache-Control: value`.
+pub fn set_cache_control(headers: &mut HeaderMap, value: &'static str) {
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(value));
+}
+
+/// The strong ETag of a task version: `"v3"`.
+pub fn version_etag(version: u64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// A strong ETag of a response body (lists and stats).
+pub fn body_etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..16]))
+}
+
+/// Sets `ETag`.
+pub fn set_etag(headers: &mut HeaderMap, etag: &str) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(ETAG, value);
+    }
+}
+
+/// Whether an `If-None-Match` value matches `etag` (`*`, or a list; weak comparison, as
+/// RFC 9110 prescribes for `If-None-Match`).
+pub fn if_none_match(header: Option<&str>, etag: &str) -> bool {
+    header.is_some_and(|value| {
+        value.split(',').map(str::trim).any(|candidate| {
+            candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
+        })
+    })
+}
+
+/// What an `If-Match` header requires of a task's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    /// No header: no condition.
+    Absent,
+    /// `*`: the task must exist.
+    Any,
+    /// One of the listed strong tags names this version.
+    Version(u64),
+    /// Nothing listed can match a current version (weak tags, foreign tags).
+    Never,
+}
+
+/// Parses `If-Match` against the version-ETag format (strong comparison, RFC 9110).
+pub fn if_match(header: Option<&str>) -> IfMatch {
+    let Some(value) = header else {
+        return IfMatch::Absent;
+    };
+    let mut tags = value.split(',').map(str::trim).filter(|t| !t.is_empty());
+    if value.trim() == "*" {
+        return IfMatch::Any;
+    }
+    tags.find_map(|tag| {
+        tag.strip_prefix("\"v")
+            .and_then(|t| t.strip_suffix('"'))
+            .and_then(|n| n.parse().ok())
+    })
+    .map_or(IfMatch::Never, IfMatch::Version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_echoed_only_when_sane() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            X_REQUEST_ID.clone(),
+            HeaderValue::from_static("abc-123.x_y:z"),
+        );
+        assert_eq!(request_id(&headers), "abc-123.x_y:z");
+        for bad in ["", "a b", "<script>", &"x".repeat(65)] {
+            let mut headers = HeaderMap::new();
+            headers.insert(X_REQUEST_ID.clone(), HeaderValue::from_str(bad).unwrap());
+            let generated = request_id(&headers);
+            assert_ne!(generated, bad);
+            assert_eq!(generated.len(), 24);
+        }
+    }
+
+    #[test]
+    fn etag_conditions() {
+        assert!(if_none_match(Some("\"v3\""), "\"v3\""));
+        assert!(if_none_match(Some("W/\"v3\", \"v4\""), "\"v3\""));
+        assert!(if_none_match(Some("*"), "\"v3\""));
+        assert!(!if_none_match(Some("\"v2\""), "\"v3\""));
+        assert!(!if_none_match(None, "\"v3\""));
+        assert_eq!(if_match(None), IfMatch::Absent);
+        assert_eq!(if_match(Some("*")), IfMatch::Any);
+        assert_eq!(if_match(Some("\"v7\"")), IfMatch::Version(7));
+        assert_eq!(if_match(Some("W/\"v7\"")), IfMatch::Never);
+        assert_eq!(if_match(Some("\"abc\"")), IfMatch::Never);
+    }
+}

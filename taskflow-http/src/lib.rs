@@ -1,0 +1,19 @@
+//! TaskFlow's HTTP API, independent of the web framework: the endpoints of the contract
+//! (`../shared/api.md`) on `http` types, problem+json, cookies, ETags and header rules.
+//!
+//! The axum and warp adapters route requests to [`endpoints`] and render with
+//! [`endpoints::finish`]; that is how both serve byte-for-byte the same API.
+
+pub mod app;
+pub mod config;
+pub mod context;
+pub mod cookies;
+pub mod cors;
+pub mod endpoints;
+pub mod headers;
+pub mod problem;
+pub mod views;
+
+pub use app::{App, Security, Settings, Stores};
+pub use context::RequestContext;
+pub use problem::Problem;

@@ -1,0 +1,330 @@
+//! RFC 9457 problem details: the one place that maps error codes to HTTP statuses, and the
+//! one shape every error response has, whichever adapter or layer produced it.
+
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::{Response, StatusCode};
+use serde::Serialize;
+use taskflow_core::auth::{CsrfError, RateDecision, RateLimited};
+use taskflow_core::domain::BodyError;
+use taskflow_core::error::{ErrorCode, ValidationErrors};
+use taskflow_core::service::{AuthError, TaskError};
+
+use crate::headers::set_rate_limit_headers;
+
+/// The media type of problem responses.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// How long clients are told to wait when storage or the server is unavailable.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// The HTTP status of a code. Every error response in TaskFlow goes through here.
+pub const fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidBody | ErrorCode::InvalidQuery | ErrorCode::InvalidCursor => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::NotFound | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        ErrorCode::Conflict | ErrorCode::EmailTaken => StatusCode::CONFLICT,
+        ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::CsrfFailed => StatusCode::FORBIDDEN,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::ServiceUnavailable | ErrorCode::StorageUnavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The short, fixed title of a code.
+const fn title_of(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidBody => "Invalid request body",
+        ErrorCode::ValidationFailed => "Validation failed",
+        ErrorCode::InvalidQuery => "Invalid query parameters",
+        ErrorCode::InvalidCursor => "Invalid cursor",
+        ErrorCode::NotFound => "Not found",
+        ErrorCode::RouteNotFound => "No such route",
+        ErrorCode::PreconditionFailed => "Precondition failed",
+        ErrorCode::Conflict => "Conflict",
+        ErrorCode::EmailTaken => "Email already registered",
+        ErrorCode::InvalidCredentials => "Invalid credentials",
+        ErrorCode::Unauthorized => "Authentication required",
+        ErrorCode::CsrfFailed => "CSRF check failed",
+        ErrorCode::RateLimited => "Too many requests",
+        ErrorCode::MethodNotAllowed => "Method not allowed",
+        ErrorCode::UnsupportedMediaType => "Unsupported media type",
+        ErrorCode::PayloadTooLarge => "Payload too large",
+        ErrorCode::ServiceUnavailable => "Service unavailable",
+        ErrorCode::StorageUnavailable => "Storage unavailable",
+        _ => "Internal error",
+    }
+}
+
+/// An error answer, before it is rendered for one request (boxed: it travels in every
+/// `Result` of the request path, which should stay small).
+#[derive(Debug, Clone)]
+pub struct Problem(Box<Details>);
+
+#[derive(Debug, Clone)]
+struct Details {
+    code: ErrorCode,
+    detail: String,
+    errors: Option<ValidationErrors>,
+    retry_after: Option<u64>,
+    rate_limit: Option<RateDecision>,
+    allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: &'a str,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<FieldErrorBody<'a>>>,
+    request_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct FieldErrorBody<'a> {
+    field: &'a str,
+    message: &'a str,
+}
+
+impl Problem {
+    /// A problem with `code` and a human-readable `detail` (never internal error text).
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        let retry_after = matches!(
+            code,
+            ErrorCode::StorageUnavailable | ErrorCode::ServiceUnavailable
+        )
+        .then_some(UNAVAILABLE_RETRY_SECS);
+        Self(Box::new(Details {
+            code,
+            detail: detail.into(),
+            errors: None,
+            retry_after,
+            rate_limit: None,
+            allow: None,
+        }))
+    }
+
+    /// A problem listing every broken field rule (`validation_failed` or `invalid_query`).
+    pub fn fields(code: ErrorCode, errors: ValidationErrors) -> Self {
+        let detail = match code {
+            ErrorCode::InvalidQuery => "One or more query parameters are invalid.",
+            _ => "One or more fields are invalid.",
+        };
+        let mut problem = Self::new(code, detail);
+        problem.0.errors = Some(errors);
+        problem
+    }
+
+    /// A rate-limit rejection with its headers.
+    pub fn rate_limited(decision: RateDecision) -> Self {
+        let mut problem = Self::new(
+            ErrorCode::RateLimited,
+            "Too many requests; retry after the indicated time.",
+        );
+        problem.0.retry_after = decision.retry_after_secs();
+        problem.0.rate_limit = Some(decision);
+        problem
+    }
+
+    /// Adds an `Allow` header (for 405).
+    #[must_use]
+    pub fn with_allow(mut self, methods: &'static str) -> Self {
+        self.0.allow = Some(methods);
+        self
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        status_of(self.0.code)
+    }
+
+    /// Renders the problem for the request `request_id`.
+    pub fn into_response(self, request_id: &str) -> Response<Vec<u8>> {
+        let status = self.status();
+        let this = *self.0;
+        let errors = this.errors.as_ref().map(|errors| {
+            errors
+                .errors()
+                .iter()
+                .map(|e| FieldErrorBody {
+                    field: &e.field,
+                    message: &e.message,
+                })
+                .collect()
+        });
+        let body = Body {
+            kind: format!("urn:taskflow:problem:{}", this.code.as_str()),
+            title: title_of(this.code),
+            status: status.as_u16(),
+            detail: &this.detail,
+            code: this.code.as_str(),
+            errors,
+            request_id,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = Response::new(bytes);
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = this.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(decision) = &this.rate_limit {
+            set_rate_limit_headers(headers, decision);
+        }
+        if let Some(allow) = this.allow {
+            headers.insert(http::header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+impl From<TaskError> for Problem {
+    fn from(e: TaskError) -> Self {
+        let detail = match &e {
+            TaskError::NotFound => "No task with this id.",
+            TaskError::PreconditionFailed => "The task has changed; fetch it again and retry.",
+            TaskError::Conflict => "The task is being changed concurrently; retry.",
+            TaskError::InvalidCursor => "The cursor does not belong to this query.",
+            TaskError::Storage(_) => storage_detail(e.code()),
+        };
+        Self::new(e.code(), detail)
+    }
+}
+
+impl From<AuthError> for Problem {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Throttled { retry_after } => {
+                let mut problem = Self::new(
+                    ErrorCode::RateLimited,
+                    "Too many failed logins for this account; retry later.",
+                );
+                problem.0.retry_after = Some(retry_after.as_secs().max(1));
+                problem
+            }
+            AuthError::EmailTaken => Self::new(e.code(), "An account with this email exists."),
+            AuthError::InvalidCredentials => Self::new(e.code(), "Invalid email or password."),
+            AuthError::Unauthorized | AuthError::RefreshTokenReused => {
+                Self::new(e.code(), "Valid credentials are required.")
+            }
+            AuthError::Hashing(_) | AuthError::Signing(_) | AuthError::Storage(_) => {
+                Self::new(e.code(), storage_detail(e.code()))
+            }
+        }
+    }
+}
+
+impl From<BodyError> for Problem {
+    fn from(e: BodyError) -> Self {
+        // serde_json's messages name the field and position only, never echo values.
+        Self::new(ErrorCode::InvalidBody, e.to_string())
+    }
+}
+
+impl From<CsrfError> for Problem {
+    fn from(e: CsrfError) -> Self {
+        Self::new(
+            e.code(),
+            "A valid CSRF token (X-CSRF-Token) from an allowed origin is required.",
+        )
+    }
+}
+
+impl From<RateLimited> for Problem {
+    fn from(e: RateLimited) -> Self {
+        Self::rate_limited(e.0)
+    }
+}
+
+fn storage_detail(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::StorageUnavailable => "Storage is unavailable; retry later.",
+        _ => "An internal error occurred.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_rfc9457_with_code_and_request_id() {
+        let mut errors = ValidationErrors::new();
+        errors.push("title", "must not be empty");
+        let response = Problem::fields(ErrorCode::ValidationFailed, errors).into_response("req-1");
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "type": "urn:taskflow:problem:validation_failed",
+                "title": "Validation failed",
+                "status": 422,
+                "detail": "One or more fields are invalid.",
+                "code": "validation_failed",
+                "errors": [{"field": "title", "message": "must not be empty"}],
+                "request_id": "req-1"
+            })
+        );
+    }
+
+    #[test]
+    fn storage_failures_never_leak_their_cause() {
+        let cause = taskflow_core::StorageError::internal("E11000 at 10.0.0.7: secret");
+        let response = Problem::from(TaskError::Storage(cause)).into_response("r");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let text = String::from_utf8(response.into_body()).unwrap();
+        assert!(
+            !text.contains("secret") && !text.contains("E11000"),
+            "{text}"
+        );
+        let unavailable = taskflow_core::StorageError::Unavailable("down".into());
+        let response = Problem::from(TaskError::Storage(unavailable)).into_response("r");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "5");
+    }
+
+    #[test]
+    fn every_code_has_its_status() {
+        let cases = [
+            (ErrorCode::InvalidBody, 400),
+            (ErrorCode::ValidationFailed, 422),
+            (ErrorCode::InvalidQuery, 400),
+            (ErrorCode::InvalidCursor, 400),
+            (ErrorCode::NotFound, 404),
+            (ErrorCode::PreconditionFailed, 412),
+            (ErrorCode::EmailTaken, 409),
+            (ErrorCode::InvalidCredentials, 401),
+            (ErrorCode::Unauthorized, 401),
+            (ErrorCode::CsrfFailed, 403),
+            (ErrorCode::RateLimited, 429),
+            (ErrorCode::UnsupportedMediaType, 415),
+            (ErrorCode::PayloadTooLarge, 413),
+            (ErrorCode::StorageUnavailable, 503),
+            (ErrorCode::Internal, 500),
+        ];
+        for (code, status) in cases {
+            assert_eq!(status_of(code).as_u16(), status, "{code}");
+        }
+    }
+}

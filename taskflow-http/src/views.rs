@@ -1,0 +1,130 @@
+//! The JSON shapes of responses, built from domain values; never a password hash, an owner id
+//! or any other internal field.
+
+use serde::Serialize;
+use taskflow_core::Timestamp;
+use taskflow_core::domain::{DisplayName, Tag, Task, User};
+use taskflow_core::query::{CursorToken, TaskPage};
+
+/// `user` of the contract.
+#[derive(Debug, Serialize)]
+pub struct UserView<'a> {
+    /// Id.
+    pub id: String,
+    /// Normalised email.
+    pub email: &'a str,
+    /// Display name or `null`.
+    pub name: Option<&'a str>,
+    /// Creation instant.
+    pub created_at: Timestamp,
+}
+
+impl<'a> From<&'a User> for UserView<'a> {
+    fn from(user: &'a User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.as_str(),
+            name: user.name.as_ref().map(DisplayName::as_str),
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// `task` of the contract.
+#[derive(Debug, Serialize)]
+pub struct TaskView<'a> {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: &'a str,
+    /// Description.
+    pub description: &'a str,
+    /// Done?
+    pub completed: bool,
+    /// When it was marked done.
+    pub completed_at: Option<Timestamp>,
+    /// Deadline.
+    pub due_at: Option<Timestamp>,
+    /// Priority.
+    pub priority: &'static str,
+    /// Tags.
+    pub tags: Vec<&'a str>,
+    /// Creation instant.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+    /// Version (1, then +1 per change).
+    pub version: u64,
+}
+
+impl<'a> From<&'a Task> for TaskView<'a> {
+    fn from(task: &'a Task) -> Self {
+        Self {
+            id: task.id.to_string(),
+            title: task.title.as_str(),
+            description: task.description.as_str(),
+            completed: task.completed,
+            completed_at: task.completed_at,
+            due_at: task.due_at,
+            priority: task.priority.as_str(),
+            tags: task.tags.as_slice().iter().map(Tag::as_str).collect(),
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+            version: task.version,
+        }
+    }
+}
+
+/// A page of tasks.
+#[derive(Debug, Serialize)]
+pub struct TaskPageView<'a> {
+    /// The tasks.
+    pub items: Vec<TaskView<'a>>,
+    /// The next page's cursor, or `null` on the last page.
+    pub next_cursor: Option<&'a str>,
+}
+
+impl<'a> From<&'a TaskPage> for TaskPageView<'a> {
+    fn from(page: &'a TaskPage) -> Self {
+        Self {
+            items: page.items.iter().map(TaskView::from).collect(),
+            next_cursor: page.next_cursor.as_ref().map(CursorToken::as_str),
+        }
+    }
+}
+
+/// `{user}` (register, me).
+#[derive(Debug, Serialize)]
+pub struct UserEnvelope<'a> {
+    /// The account.
+    pub user: UserView<'a>,
+}
+
+/// Login answer.
+#[derive(Debug, Serialize)]
+pub struct LoginView<'a> {
+    /// The account.
+    pub user: UserView<'a>,
+    /// When the access token (cookie) expires.
+    pub access_expires_at: Timestamp,
+}
+
+/// Refresh answer.
+#[derive(Debug, Serialize)]
+pub struct RefreshView {
+    /// When the new access token (cookie) expires.
+    pub access_expires_at: Timestamp,
+}
+
+/// `/auth/token` answer (OAuth 2.0 style, for non-browser clients).
+#[derive(Debug, Serialize)]
+pub struct TokenView<'a> {
+    /// The access JWT.
+    pub access_token: &'a str,
+    /// The refresh token.
+    pub refresh_token: &'a str,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
