@@ -39,6 +39,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
+        .route("/api/v1/openapi.json", get(openapi))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found);
     api.layer(middleware::from_fn_with_state(app.clone(), edge))
@@ -169,6 +170,11 @@ async fn ready(State(app): State<App>, request: Request) -> Response {
     respond(&app, &ctx, ops::ready(&app).await)
 }
 
+async fn openapi(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, ops::openapi())
+}
+
 async fn not_found(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
     respond(&app, &ctx, Err(ops::route_not_found()))
@@ -184,7 +190,11 @@ async fn method_not_allowed(State(app): State<App>, request: Request) -> Respons
 fn allowed_methods(path: &str) -> &'static str {
     match path {
         "/api/v1/tasks" => "GET, POST",
-        "/api/v1/tasks/stats" | "/api/v1/auth/me" | "/health/live" | "/health/ready" => "GET",
+        "/api/v1/tasks/stats"
+        | "/api/v1/auth/me"
+        | "/api/v1/openapi.json"
+        | "/health/live"
+        | "/health/ready" => "GET",
         p if p.starts_with("/api/v1/tasks/") => "GET, PATCH, DELETE",
         _ => "POST",
     }

@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod cors;
 pub mod endpoints;
 pub mod headers;
+pub mod openapi;
 pub mod problem;
 pub mod views;
 

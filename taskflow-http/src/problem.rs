@@ -80,22 +80,35 @@ struct Details {
     allow: Option<&'static str>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The problem+json body (RFC 9457), as documented in the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct Body<'a> {
+    /// `urn:taskflow:problem:<code>`.
     #[serde(rename = "type")]
     kind: String,
+    /// Short summary of the problem kind.
     title: &'static str,
+    /// The HTTP status.
     status: u16,
+    /// What happened, for humans.
     detail: &'a str,
+    /// Stable machine code.
     code: &'static str,
+    /// Each broken field rule (validation and query errors only).
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<FieldErrorBody<'a>>>,
+    /// The request's `X-Request-Id`.
     request_id: &'a str,
 }
 
-#[derive(Serialize)]
-struct FieldErrorBody<'a> {
+/// One broken rule of one field.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FieldError)]
+pub(crate) struct FieldErrorBody<'a> {
+    /// Field or parameter name (`title`, `tags[3]`, `limit`).
     field: &'a str,
+    /// What is wrong with it.
     message: &'a str,
 }
 

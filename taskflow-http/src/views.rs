@@ -7,7 +7,7 @@ use taskflow_core::domain::{DisplayName, Tag, Task, User};
 use taskflow_core::query::{CursorToken, TaskPage};
 
 /// `user` of the contract.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView<'a> {
     /// Id.
     pub id: String,
@@ -16,6 +16,7 @@ pub struct UserView<'a> {
     /// Display name or `null`.
     pub name: Option<&'a str>,
     /// Creation instant.
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
@@ -31,7 +32,7 @@ impl<'a> From<&'a User> for UserView<'a> {
 }
 
 /// `task` of the contract.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskView<'a> {
     /// Id.
     pub id: String,
@@ -42,16 +43,21 @@ pub struct TaskView<'a> {
     /// Done?
     pub completed: bool,
     /// When it was marked done.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub completed_at: Option<Timestamp>,
     /// Deadline.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub due_at: Option<Timestamp>,
     /// Priority.
+    #[schema(value_type = taskflow_core::domain::Priority)]
     pub priority: &'static str,
     /// Tags.
     pub tags: Vec<&'a str>,
     /// Creation instant.
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// Last change.
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
     /// Version (1, then +1 per change).
     pub version: u64,
@@ -76,7 +82,7 @@ impl<'a> From<&'a Task> for TaskView<'a> {
 }
 
 /// A page of tasks.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskPageView<'a> {
     /// The tasks.
     pub items: Vec<TaskView<'a>>,
@@ -94,36 +100,39 @@ impl<'a> From<&'a TaskPage> for TaskPageView<'a> {
 }
 
 /// `{user}` (register, me).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserEnvelope<'a> {
     /// The account.
     pub user: UserView<'a>,
 }
 
 /// Login answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginView<'a> {
     /// The account.
     pub user: UserView<'a>,
     /// When the access token (cookie) expires.
+    #[schema(value_type = String, format = DateTime)]
     pub access_expires_at: Timestamp,
 }
 
 /// Refresh answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RefreshView {
     /// When the new access token (cookie) expires.
+    #[schema(value_type = String, format = DateTime)]
     pub access_expires_at: Timestamp,
 }
 
 /// `/auth/token` answer (OAuth 2.0 style, for non-browser clients).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView<'a> {
     /// The access JWT.
     pub access_token: &'a str,
     /// The refresh token.
     pub refresh_token: &'a str,
     /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,

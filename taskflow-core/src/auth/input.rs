@@ -9,14 +9,17 @@ use crate::error::ValidationErrors;
 
 /// Body of `POST /api/v1/auth/register`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterInput {
     /// Login email.
     pub email: String,
     /// Password, 8..=128 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub password: String,
-    /// Optional display name (`null` is the same as absent).
+    /// Optional display name, 1..=100 characters (`null` is the same as absent).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: Option<String>,
 }
 
@@ -57,6 +60,7 @@ impl RegisterInput {
 
 /// Body of `POST /api/v1/auth/login`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     /// Login email.
@@ -94,6 +98,7 @@ impl LoginInput {
 
 /// Body of `POST /api/v1/auth/token` (for non-browser clients).
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TokenGrantInput {
     /// `{grant_type: "password", email, password}`.

@@ -44,45 +44,61 @@ pub fn from_json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError
 
 /// Body of `POST /api/v1/tasks`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewTaskInput {
-    /// Required title.
+    /// Required title: 1..=200 characters after trimming.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
-    /// Optional description.
+    /// Optional description, at most 10000 characters.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000, nullable = false))]
     pub description: Option<String>,
-    /// Optional deadline; `null` means none.
+    /// Optional deadline (RFC 3339); `null` means none.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     #[serde(default)]
     pub due_at: Option<String>,
     /// Optional priority (`medium` when absent).
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::task::Priority>, nullable = false))]
     pub priority: Option<String>,
-    /// Optional tags.
+    /// Optional tags: at most 20, each 1..=32 of `[a-z0-9_-]`.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20, nullable = false))]
     pub tags: Option<Vec<String>>,
 }
 
 /// Body of `PATCH /api/v1/tasks/{id}`: absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatchInput {
     /// New title.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, nullable = false)
+    )]
     pub title: Option<String>,
     /// New description.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000, nullable = false))]
     pub description: Option<String>,
     /// New completion state.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub completed: Option<bool>,
-    /// New deadline: absent keeps it, `null` removes it.
+    /// New deadline (RFC 3339): absent keeps it, `null` removes it.
     #[serde(default, deserialize_with = "nullable")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub due_at: Option<Option<String>>,
     /// New priority.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::task::Priority>, nullable = false))]
     pub priority: Option<String>,
     /// New tags, replacing the old ones.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20, nullable = false))]
     pub tags: Option<Vec<String>>,
 }
 

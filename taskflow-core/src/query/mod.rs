@@ -262,6 +262,7 @@ pub struct TaskPage {
 
 /// Counts over one user's tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskStats {
     /// Every task.
     pub total: u64,

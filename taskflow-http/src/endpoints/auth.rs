@@ -73,6 +73,13 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    request_body = taskflow_core::auth::input::RegisterInput,
+    responses((status = 201, description = "Registered and logged in; sets the session cookies", body = crate::views::UserEnvelope<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 409, description = "Email taken", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let ip = limit_ip(app, ctx)?;
     let input: RegisterInput = body(ctx, bytes)?;
@@ -97,6 +104,13 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = taskflow_core::auth::input::LoginInput,
+    responses((status = 200, description = "Logged in; sets the session cookies", body = crate::views::LoginView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let ip = limit_ip(app, ctx)?;
     let input: LoginInput = body(ctx, bytes)?;
@@ -117,6 +131,13 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token",
+    tag = "auth",
+    request_body = taskflow_core::auth::input::TokenGrantInput,
+    responses((status = 200, description = "Tokens for non-browser clients", body = crate::views::TokenView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let ip = limit_ip(app, ctx)?;
     let grant: TokenGrantInput = body(ctx, bytes)?;
@@ -148,6 +169,12 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    responses((status = 200, description = "Rotated cookies", body = crate::views::RefreshView), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
     let token = app
         .0
@@ -177,6 +204,12 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    responses((status = 204, description = "Session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
     let has_access = ctx.authorization().is_some()
         || app
@@ -205,6 +238,12 @@ pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-all",
+    tag = "auth",
+    responses((status = 204, description = "Every session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
     let caller = authenticate(app, ctx).await?;
     app.0.auth.logout_all(&caller.principal).await?;
@@ -217,6 +256,12 @@ pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    responses((status = 200, description = "The account", body = crate::views::UserEnvelope<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn me(app: &App, ctx: &RequestContext) -> Reply {
     let caller = authenticate(app, ctx).await?;
     let user = app.0.auth.me(&caller.principal).await?;

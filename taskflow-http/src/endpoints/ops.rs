@@ -22,6 +22,7 @@ struct Status {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "Serving")))]
 pub fn live() -> Reply {
     Ok(json(StatusCode::OK, &Status { status: "ok" }))
 }
@@ -30,6 +31,7 @@ pub fn live() -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(get, path = "/health/ready", tag = "operations", responses((status = 200, description = "Storage answers"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json")))]
 pub async fn ready(app: &App) -> Reply {
     match tokio::time::timeout(READY_TIMEOUT, app.0.health.ping()).await {
         Ok(Ok(())) => Ok(json(StatusCode::OK, &Status { status: "ready" })),
@@ -61,4 +63,18 @@ pub fn payload_too_large(app: &App) -> Problem {
         ErrorCode::PayloadTooLarge,
         format!("The body must be at most {limit} bytes."),
     )
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
+/// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document.
+///
+/// # Errors
+/// Never; the signature matches the other endpoints.
+pub fn openapi() -> Reply {
+    let mut response = http::Response::new(crate::openapi::json().to_vec());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
 }

@@ -43,6 +43,13 @@ fn cacheable(
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks",
+    tag = "tasks",
+    request_body = taskflow_core::domain::NewTaskInput,
+    responses((status = 201, description = "Created", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let caller = authenticate(app, ctx).await?;
     let input: NewTaskInput = body(ctx, bytes)?;
@@ -68,6 +75,13 @@ pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks",
+    tag = "tasks",
+    params(crate::openapi::ListParams),
+    responses((status = 200, description = "One page", body = crate::views::TaskPageView<'static>), (status = 304, description = "Not modified"), (status = 400, description = "Invalid query or cursor", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
     let caller = authenticate(app, ctx).await?;
     let params: TaskListParams = serde_urlencoded::from_str(query)
@@ -89,6 +103,13 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}",
+    tag = "tasks",
+    params(("id" = String, Path, description = "Task id")),
+    responses((status = 200, description = "The task", body = crate::views::TaskView<'static>), (status = 304, description = "Not modified"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
     let caller = authenticate(app, ctx).await?;
     let task = app
@@ -107,6 +128,14 @@ pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tasks/{id}",
+    tag = "tasks",
+    request_body = taskflow_core::domain::TaskPatchInput,
+    params(("id" = String, Path, description = "Task id")),
+    responses((status = 200, description = "Updated", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 412, description = "If-Match does not match", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> Reply {
     let caller = authenticate(app, ctx).await?;
     let owner = caller.principal.user_id;
@@ -139,6 +168,13 @@ pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> 
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tasks/{id}",
+    tag = "tasks",
+    params(("id" = String, Path, description = "Task id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
     let caller = authenticate(app, ctx).await?;
     app.0
@@ -152,6 +188,12 @@ pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/stats",
+    tag = "tasks",
+    responses((status = 200, description = "Counts", body = taskflow_core::query::TaskStats), (status = 304, description = "Not modified"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
 pub async fn stats(app: &App, ctx: &RequestContext) -> Reply {
     let caller = authenticate(app, ctx).await?;
     let stats = app.0.tasks.task_stats(&caller.principal.user_id).await?;
