@@ -40,6 +40,7 @@ pub fn router(app: App) -> Router {
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found);
     api.layer(middleware::from_fn_with_state(app.clone(), edge))
@@ -71,7 +72,13 @@ fn context(app: &App, request: &Request) -> RequestContext {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |info| info.0);
-    RequestContext::new(app, request.method(), request.headers(), peer)
+    RequestContext::new(
+        app,
+        request.method(),
+        request.uri().path(),
+        request.headers(),
+        peer,
+    )
 }
 
 fn respond(app: &App, ctx: &RequestContext, reply: Reply) -> Response {
@@ -175,6 +182,11 @@ async fn openapi(State(app): State<App>, request: Request) -> Response {
     respond(&app, &ctx, ops::openapi())
 }
 
+async fn metrics(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, ops::metrics(&app))
+}
+
 async fn not_found(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
     respond(&app, &ctx, Err(ops::route_not_found()))
@@ -182,20 +194,5 @@ async fn not_found(State(app): State<App>, request: Request) -> Response {
 
 async fn method_not_allowed(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    let allow = allowed_methods(request.uri().path());
-    respond(&app, &ctx, Err(ops::method_not_allowed(allow)))
-}
-
-/// The `Allow` header of each route (axum's own would be plain text without our format).
-fn allowed_methods(path: &str) -> &'static str {
-    match path {
-        "/api/v1/tasks" => "GET, POST",
-        "/api/v1/tasks/stats"
-        | "/api/v1/auth/me"
-        | "/api/v1/openapi.json"
-        | "/health/live"
-        | "/health/ready" => "GET",
-        p if p.starts_with("/api/v1/tasks/") => "GET, PATCH, DELETE",
-        _ => "POST",
-    }
+    respond(&app, &ctx, Err(ops::method_not_allowed(ctx.route)))
 }

@@ -112,6 +112,7 @@ pub(crate) struct Inner {
     pub(crate) settings: Settings,
     pub(crate) health: Arc<dyn StorageHealth>,
     pub(crate) access_ttl_secs: u64,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// The assembled application.
@@ -162,12 +163,18 @@ impl App {
             health: stores.health,
             access_ttl_secs,
             settings,
+            metrics: crate::metrics::Metrics::default(),
         }))
     }
 
     /// The HTTP settings.
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.0.metrics
     }
 
     /// The task service (for embedding beside the HTTP API).

@@ -2,6 +2,7 @@
 //! peer address, whichever framework received it.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
 use http::header::{
     AUTHORIZATION, CONTENT_TYPE, HeaderName, IF_MATCH, IF_NONE_MATCH, ORIGIN, USER_AGENT,
@@ -21,12 +22,22 @@ pub struct RequestContext {
     pub method: Method,
     /// The client's address (the peer, or from `X-Forwarded-For` behind a trusted proxy).
     pub client_ip: IpAddr,
+    /// The route template (metrics label).
+    pub route: &'static str,
+    /// When the request arrived (for the latency histogram).
+    pub started: Instant,
     headers: HeaderMap,
 }
 
 impl RequestContext {
-    /// Reads a request received from `peer`.
-    pub fn new(app: &App, method: &Method, headers: &HeaderMap, peer: SocketAddr) -> Self {
+    /// Reads a request for `path` received from `peer`.
+    pub fn new(
+        app: &App,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+    ) -> Self {
         let forwarded: Vec<&str> = headers
             .get_all(&X_FORWARDED_FOR_NAME)
             .iter()
@@ -42,6 +53,8 @@ impl RequestContext {
             request_id: request_id(headers),
             method: method.clone(),
             client_ip,
+            route: crate::routes::template(path),
+            started: Instant::now(),
             headers: headers.clone(),
         }
     }

@@ -11,8 +11,10 @@ pub mod cookies;
 pub mod cors;
 pub mod endpoints;
 pub mod headers;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod routes;
 pub mod views;
 
 pub use app::{App, Security, Settings, Stores};

@@ -159,6 +159,15 @@ impl Problem {
         self
     }
 
+    /// The rate-limit policy that rejected the request, if one did.
+    pub fn rate_limit_policy(&self) -> Option<&'static str> {
+        match (&self.0.rate_limit, self.0.code) {
+            (Some(decision), _) => Some(decision.policy),
+            (None, ErrorCode::RateLimited) => Some("account-throttle"),
+            _ => None,
+        }
+    }
+
     /// The code.
     pub fn code(&self) -> ErrorCode {
         self.0.code

@@ -25,8 +25,20 @@ pub type Reply = Result<Response<Vec<u8>>, Problem>;
 
 /// Renders a reply for the request, with the headers every response carries.
 pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>> {
-    let mut response = reply.unwrap_or_else(|problem| problem.into_response(&ctx.request_id));
+    let mut response = reply.unwrap_or_else(|problem| {
+        if let Some(policy) = problem.rate_limit_policy() {
+            app.0.metrics.rate_limited(policy);
+        }
+        problem.into_response(&ctx.request_id)
+    });
     set_common_headers(response.headers_mut(), &ctx.request_id, app.0.settings.hsts);
+    let status = response.status().as_u16();
+    app.0.metrics.observe(
+        ctx.route,
+        ctx.method.as_str(),
+        status,
+        ctx.started.elapsed(),
+    );
     response
 }
 
