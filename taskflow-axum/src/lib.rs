@@ -48,22 +48,21 @@ pub fn router(app: App) -> Router {
 }
 
 /// What every request goes through: the request id is settled first (so every handler and
-/// the response agree on it), CORS preflights are answered, and every response gets the CORS
-/// and common headers, including those axum produces itself.
+/// the response agree on it) and CORS preflights are answered. Handlers' responses get their
+/// headers in the shared `finish`; this only backs them up for anything axum answers itself.
 async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let id = request_id(request.headers());
     if let Ok(value) = HeaderValue::from_str(&id) {
         request.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
-    let origin_headers = cors::request_headers(request.headers());
     let mut response = if cors::is_preflight(request.method(), request.headers()) {
         cors::preflight(&app, request.headers()).map(Body::from)
     } else {
-        let mut response = next.run(request).await;
-        cors::decorate(&app, &origin_headers, response.headers_mut());
-        response
+        next.run(request).await
     };
-    set_common_headers(response.headers_mut(), &id, app.settings().hsts);
+    if !response.headers().contains_key(&X_REQUEST_ID) {
+        set_common_headers(response.headers_mut(), &id, app.settings().hsts);
+    }
     response
 }
 

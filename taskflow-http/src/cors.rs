@@ -34,15 +34,6 @@ fn allowed_origin<'a>(app: &App, headers: &'a HeaderMap) -> Option<&'a HeaderVal
         .then_some(origin)
 }
 
-/// The request headers CORS decisions need, kept while the request itself moves on.
-pub fn request_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut kept = HeaderMap::new();
-    if let Some(origin) = headers.get(ORIGIN) {
-        kept.insert(ORIGIN, origin.clone());
-    }
-    kept
-}
-
 /// Whether a request is a CORS preflight.
 pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
     method == Method::OPTIONS
