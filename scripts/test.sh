@@ -156,6 +156,17 @@ step "cargo test --workspace --all-features --locked $*"
 TEST_LOG="$(mktemp "$TMP_BASE/taskflow-cargo-test.XXXXXX.log")"
 status=0
 cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$TEST_LOG" || status=$?
+
+# Schemathesis against every example server (cargo test built them, in debug).
+if [[ $status -eq 0 && $# -eq 0 ]]; then
+    for server in axum_server warp_server; do
+        binary="target/debug/examples/$server"
+        [[ -x "$binary" ]] || continue
+        step "schemathesis: $server"
+        bash "$REPO_ROOT/scripts/schemathesis.sh" "$binary" "$server" || status=$?
+    done
+fi
+
 # One closing line for the whole run: cargo prints a result line per test binary, the last of
 # which (an empty doc-test binary) would otherwise read as "0 passed".
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
