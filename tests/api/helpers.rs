@@ -3,12 +3,23 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
+use taskflow::core::auth::session::SessionPolicy;
+use taskflow::core::auth::{AccessTokenConfig, Argon2Params, JwtKey, KeySet, PasswordHasher};
+use taskflow::core::{Clock, ManualClock, SystemClock};
 use taskflow::http::config::Config;
-use taskflow::http::{App, Stores};
+use taskflow::http::{App, Security, Settings, Stores};
+
+pub use crate::assertions::*;
+
+/// A JWT secret for tests that forge tokens with the server's own key.
+pub const JWT_SECRET: &str = "test-only-jwt-key-0123456789abcdef-xyz-q7";
+/// The origin the test servers allow.
+pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
 
 /// Which adapter serves the API.
 #[derive(Debug, Clone, Copy)]
@@ -33,11 +44,18 @@ impl TestApp {
 
     /// A server with extra `TASKFLOW_*` variables (for example a rate limit).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        let config = Self::config(vars);
+        let app = App::from_config(&config, Stores::memory()).expect("app");
+        Self::serve(Adapter::Axum, app).await
+    }
+
+    /// The test configuration: the defaults of [`spawn`](Self::spawn) overridden by `vars`.
+    pub fn config(vars: &[(&str, &str)]) -> Config {
         let mut map: HashMap<String, String> = HashMap::from([
             ("TASKFLOW_BIND".to_owned(), "127.0.0.1:0".to_owned()),
             (
                 "TASKFLOW_ALLOWED_ORIGINS".to_owned(),
-                "https://app.example.com".to_owned(),
+                ALLOWED_ORIGIN.to_owned(),
             ),
             // High enough that ordinary tests never meet it; rate-limit tests lower it.
             ("TASKFLOW_AUTH_RATE_PER_MIN".to_owned(), "1000".to_owned()),
@@ -45,8 +63,57 @@ impl TestApp {
         for (k, v) in vars {
             map.insert((*k).to_owned(), (*v).to_owned());
         }
-        let config = Config::from_map(&map).expect("valid test configuration");
-        let app = App::from_config(&config, Stores::memory()).expect("app");
+        Config::from_map(&map).expect("valid test configuration")
+    }
+
+    /// A server like [`spawn_with`](Self::spawn_with) whose services read time from `clock`
+    /// (tokens, sessions, login throttling, task timestamps), so tests move time without
+    /// sleeping. Rate limits keep the real monotonic clock.
+    pub async fn spawn_with_clock(vars: &[(&str, &str)], clock: Arc<ManualClock>) -> Self {
+        Self::assemble(vars, clock, None).await
+    }
+
+    /// A server like [`spawn_with`](Self::spawn_with) verifying access tokens with `keys`
+    /// (to test key rotation, which the environment cannot configure).
+    pub async fn spawn_with_keys(vars: &[(&str, &str)], keys: KeySet) -> Self {
+        Self::assemble(vars, Arc::new(SystemClock), Some(keys)).await
+    }
+
+    /// The application as `App::from_config` builds it (keep the two in step), with the
+    /// clock and keys replaced.
+    async fn assemble(vars: &[(&str, &str)], clock: Arc<dyn Clock>, keys: Option<KeySet>) -> Self {
+        let config = Self::config(vars);
+        let jwt_keys = keys.unwrap_or_else(|| {
+            let key = JwtKey::hs256("primary", config.jwt_secret_bytes()).expect("jwt key");
+            KeySet::new(key, Vec::new()).expect("key set")
+        });
+        let hasher = PasswordHasher::new(
+            Argon2Params::default(),
+            PasswordHasher::default_concurrency(),
+        )
+        .expect("hasher");
+        let security = Security {
+            jwt_keys,
+            access: AccessTokenConfig {
+                ttl: config.access_ttl,
+                ..AccessTokenConfig::default()
+            },
+            sessions: SessionPolicy {
+                absolute_ttl: config.refresh_ttl,
+                ..SessionPolicy::default()
+            },
+            hasher,
+            secret: config.jwt_secret.clone(),
+        };
+        let settings = Settings {
+            cookie_secure: config.cookie_secure,
+            hsts: false,
+            body_limit: config.body_limit,
+            trusted_proxies: config.trusted_proxies.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+            rate_limits: config.rate_limits,
+        };
+        let app = App::new(Stores::memory(), security, settings, clock);
         Self::serve(Adapter::Axum, app).await
     }
 
@@ -88,6 +155,66 @@ impl TestApp {
             request = request.json(body);
         }
         request.send().await.expect("request sent")
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str, headers: HeaderMap) -> Response {
+        self.request(Method::GET, path, None, headers).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value, headers: HeaderMap) -> Response {
+        self.request(Method::POST, path, Some(body), headers).await
+    }
+
+    /// `POST path` without a body (refresh, logout, logout-all).
+    pub async fn post_empty(&self, path: &str, headers: HeaderMap) -> Response {
+        self.request(Method::POST, path, None, headers).await
+    }
+
+    /// `POST path` with a raw body and, if given, that `Content-Type`.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        content_type: Option<&str>,
+        headers: HeaderMap,
+    ) -> Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .headers(headers)
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// `POST /api/v1/auth/login` with these credentials and extra headers.
+    pub async fn login_with(&self, email: &str, password: &str, headers: HeaderMap) -> Response {
+        let body = json!({"email": email, "password": password});
+        self.post("/api/v1/auth/login", &body, headers).await
+    }
+
+    /// Logs `email` in with the test password (a new session) and returns its cookies.
+    pub async fn login(&self, email: &str) -> TestUser {
+        let response = self
+            .login_with(email, TestUser::PASSWORD, HeaderMap::new())
+            .await;
+        assert_eq!(response.status(), 200, "login {email}");
+        TestUser::from_response(email, &response)
+    }
+
+    /// The body of a password grant on `/api/v1/auth/token` for `email`.
+    pub async fn token_grant(&self, email: &str) -> Value {
+        let body =
+            json!({"grant_type": "password", "email": email, "password": TestUser::PASSWORD});
+        let response = self
+            .post("/api/v1/auth/token", &body, HeaderMap::new())
+            .await;
+        assert_eq!(response.status(), 200, "token grant {email}");
+        json_body(response).await
     }
 
     /// Registers a fresh user and returns it with its cookies.
@@ -149,6 +276,104 @@ impl TestUser {
             .iter()
             .find(|(n, _)| n.ends_with(suffix))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The CSRF cookie's value.
+    pub fn csrf(&self) -> &str {
+        self.cookie("taskflow_csrf").expect("csrf cookie")
+    }
+
+    /// The access cookie's value (the JWT).
+    pub fn access(&self) -> &str {
+        self.cookie("taskflow_access").expect("access cookie")
+    }
+
+    /// The refresh cookie's value.
+    pub fn refresh_token(&self) -> &str {
+        self.cookie("taskflow_refresh").expect("refresh cookie")
+    }
+
+    /// Only the `Cookie` header: a cookie-authenticated request without `X-CSRF-Token`.
+    pub fn cookie_headers(&self) -> HeaderMap {
+        let mut headers = self.browser_headers();
+        headers.remove("x-csrf-token");
+        headers
+    }
+
+    /// Creates a task (asserting 201) and returns it.
+    pub async fn create_task(&self, app: &TestApp, body: Value) -> Value {
+        let response = app
+            .post("/api/v1/tasks", &body, self.browser_headers())
+            .await;
+        assert_eq!(response.status(), 201, "create {body}");
+        json_body(response).await
+    }
+
+    /// Creates one task per title, in order, and returns them.
+    pub async fn create_titled(&self, app: &TestApp, titles: &[&str]) -> Vec<Value> {
+        let mut tasks = Vec::new();
+        for title in titles {
+            tasks.push(self.create_task(app, json!({"title": title})).await);
+        }
+        tasks
+    }
+
+    /// `GET /api/v1/tasks/{id}`.
+    pub async fn get_task(&self, app: &TestApp, id: &str) -> Response {
+        app.get(&format!("/api/v1/tasks/{id}"), self.browser_headers())
+            .await
+    }
+
+    /// `PATCH /api/v1/tasks/{id}` with extra headers.
+    pub async fn patch_task(
+        &self,
+        app: &TestApp,
+        id: &str,
+        body: &Value,
+        extra: &[(&str, &str)],
+    ) -> Response {
+        let headers = with_headers(self.browser_headers(), extra);
+        let path = format!("/api/v1/tasks/{id}");
+        app.request(Method::PATCH, &path, Some(body), headers).await
+    }
+
+    /// `DELETE /api/v1/tasks/{id}`.
+    pub async fn delete_task(&self, app: &TestApp, id: &str) -> Response {
+        let path = format!("/api/v1/tasks/{id}");
+        app.request(Method::DELETE, &path, None, self.browser_headers())
+            .await
+    }
+
+    /// `GET /api/v1/tasks?query`, asserting 200; the page.
+    pub async fn list(&self, app: &TestApp, query: &str) -> Value {
+        let response = app
+            .get(&format!("/api/v1/tasks?{query}"), self.browser_headers())
+            .await;
+        assert_eq!(response.status(), 200, "list ?{query}");
+        json_body(response).await
+    }
+
+    /// The ids of one page of `GET /api/v1/tasks?query`.
+    pub async fn list_ids(&self, app: &TestApp, query: &str) -> Vec<String> {
+        ids(&self.list(app, query).await["items"])
+    }
+
+    /// Walks every page of `query` with `limit`, returning the ids in the order received.
+    pub async fn walk(&self, app: &TestApp, query: &str, limit: u32) -> Vec<String> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let q = match &cursor {
+                Some(c) => format!("{query}&limit={limit}&cursor={c}"),
+                None => format!("{query}&limit={limit}"),
+            };
+            let page = self.list(app, &q).await;
+            all.extend(ids(&page["items"]));
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return all,
+            }
+        }
     }
 
     /// `Cookie` and `X-CSRF-Token` headers, as a browser SPA sends them.

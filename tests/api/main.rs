@@ -5,5 +5,19 @@
 // Helpers are shared by many test modules; not every module uses every helper.
 #![allow(unreachable_pub, dead_code)]
 
+mod assertions;
+mod auth;
+mod cookies;
+mod csrf;
 mod helpers;
+mod isolation;
+mod jwt;
+mod list;
+mod ops;
+mod pagination;
+mod rate_limits;
+mod sessions;
 mod smoke;
+mod task_lifecycle;
+mod tasks;
+mod tokens;
