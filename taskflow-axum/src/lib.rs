@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -150,20 +150,34 @@ async fn task_stats(State(app): State<App>, request: Request) -> Response {
     respond(&app, &ctx, tasks::stats(&app, &ctx).await)
 }
 
-async fn get_task(State(app): State<App>, Path(id): Path<String>, request: Request) -> Response {
-    let ctx = context(&app, &request);
-    respond(&app, &ctx, tasks::get(&app, &ctx, &id).await)
+/// The `{id}` segment as sent: axum's `Path` would reject what is not UTF-8 in its own format,
+/// and an id that cannot be one is simply a missing task (404).
+fn task_id(request: &Request) -> String {
+    let path = request.uri().path();
+    path.strip_prefix("/api/v1/tasks/")
+        .unwrap_or(path)
+        .to_owned()
 }
 
-async fn update_task(State(app): State<App>, Path(id): Path<String>, request: Request) -> Response {
+async fn get_task(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, tasks::get(&app, &ctx, &task_id(&request)).await)
+}
+
+async fn update_task(State(app): State<App>, request: Request) -> Response {
+    let id = task_id(&request);
     with_body!(app, request, |ctx, body| tasks::update(
         &app, &ctx, &id, &body
     ))
 }
 
-async fn delete_task(State(app): State<App>, Path(id): Path<String>, request: Request) -> Response {
+async fn delete_task(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, tasks::delete(&app, &ctx, &id).await)
+    respond(
+        &app,
+        &ctx,
+        tasks::delete(&app, &ctx, &task_id(&request)).await,
+    )
 }
 
 async fn live(State(app): State<App>, request: Request) -> Response {

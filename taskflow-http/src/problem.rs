@@ -9,10 +9,13 @@ use taskflow_core::domain::BodyError;
 use taskflow_core::error::{ErrorCode, ValidationErrors};
 use taskflow_core::service::{AuthError, TaskError};
 
-use crate::headers::set_rate_limit_headers;
+use crate::headers::{RATELIMIT, RATELIMIT_POLICY, set_rate_limit_headers};
 
 /// The media type of problem responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The policy name of the failed-login backoff in rate-limit headers.
+const BACKOFF_POLICY: &str = "login-failures";
 
 /// How long clients are told to wait when storage or the server is unavailable.
 const UNAVAILABLE_RETRY_SECS: u64 = 5;
@@ -78,6 +81,8 @@ struct Details {
     retry_after: Option<u64>,
     rate_limit: Option<RateDecision>,
     allow: Option<&'static str>,
+    /// `RateLimit-Policy` and `RateLimit` of an account slowed down by failed logins.
+    backoff: Option<(String, String)>,
 }
 
 /// The problem+json body (RFC 9457), as documented in the OpenAPI document.
@@ -127,6 +132,7 @@ impl Problem {
             retry_after,
             rate_limit: None,
             allow: None,
+            backoff: None,
         }))
     }
 
@@ -163,7 +169,7 @@ impl Problem {
     pub fn rate_limit_policy(&self) -> Option<&'static str> {
         match (&self.0.rate_limit, self.0.code) {
             (Some(decision), _) => Some(decision.policy),
-            (None, ErrorCode::RateLimited) => Some("account-throttle"),
+            (None, ErrorCode::RateLimited) => Some(BACKOFF_POLICY),
             _ => None,
         }
     }
@@ -212,6 +218,20 @@ impl Problem {
         if let Some(decision) = &this.rate_limit {
             set_rate_limit_headers(headers, decision);
         }
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §11.6.1: a 401 names the scheme that would succeed.
+            headers.insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"taskflow\""),
+            );
+        }
+        if let Some((policy, ratelimit)) = &this.backoff {
+            for (name, value) in [(&RATELIMIT_POLICY, policy), (&RATELIMIT, ratelimit)] {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    headers.insert(name.clone(), value);
+                }
+            }
+        }
         if let Some(allow) = this.allow {
             headers.insert(http::header::ALLOW, HeaderValue::from_static(allow));
         }
@@ -240,7 +260,15 @@ impl From<AuthError> for Problem {
                     ErrorCode::RateLimited,
                     "Too many failed logins for this account; retry later.",
                 );
-                problem.0.retry_after = Some(retry_after.as_secs().max(1));
+                let secs = retry_after.as_secs_f64().ceil().max(1.0);
+                // Whole seconds of a bounded backoff (at most 15 minutes): no truncation.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let secs = secs as u64;
+                problem.0.retry_after = Some(secs);
+                problem.0.backoff = Some((
+                    format!("\"{BACKOFF_POLICY}\";q=5;w=3600"),
+                    format!("\"{BACKOFF_POLICY}\";r=0;t={secs}"),
+                ));
                 problem
             }
             AuthError::EmailTaken => Self::new(e.code(), "An account with this email exists."),

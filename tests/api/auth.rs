@@ -274,3 +274,33 @@ async fn missing_credentials_are_401_unauthorized() {
         .await;
     assert_problem(basic, 401, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn auth_errors_are_never_stored_and_401s_name_the_scheme() {
+    let app = TestApp::spawn().await;
+    app.register("nostore@example.com").await;
+    let wrong = app
+        .login_with("nostore@example.com", "wrong password", HeaderMap::new())
+        .await;
+    assert_eq!(header(&wrong, "cache-control"), Some("no-store"));
+    assert_eq!(
+        header(&wrong, "www-authenticate"),
+        Some("Bearer realm=\"taskflow\"")
+    );
+    assert_problem(wrong, 401, "invalid_credentials").await;
+    let taken = app
+        .post(
+            REGISTER,
+            &registration("nostore@example.com"),
+            HeaderMap::new(),
+        )
+        .await;
+    assert_eq!(header(&taken, "cache-control"), Some("no-store"));
+    assert_problem(taken, 409, "email_taken").await;
+    let anonymous = app.get("/api/v1/tasks", HeaderMap::new()).await;
+    assert_eq!(
+        header(&anonymous, "www-authenticate"),
+        Some("Bearer realm=\"taskflow\"")
+    );
+    assert_problem(anonymous, 401, "unauthorized").await;
+}

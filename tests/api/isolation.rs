@@ -155,7 +155,6 @@ async fn another_users_tasks_never_appear_in_lists_or_stats() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: a task id that is not UTF-8 (%FF) gets axum's text/plain 400, not the 404 problem"]
 async fn a_task_id_that_is_not_utf8_answers_like_a_missing_one() {
     let t = setup().await;
     let (app, bob) = (&t.app, &t.bob);

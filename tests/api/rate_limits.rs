@@ -241,6 +241,14 @@ async fn repeated_failed_logins_slow_the_account_down_for_every_ip_but_not_for_g
             Some("1"),
             "one second after six failures"
         );
+        assert_eq!(
+            header(&response, "ratelimit-policy"),
+            Some("\"login-failures\";q=5;w=3600")
+        );
+        assert_eq!(
+            header(&response, "ratelimit"),
+            Some("\"login-failures\";r=0;t=1")
+        );
         assert_problem(response, 429, "rate_limited").await;
     }
     let grant = json!({"grant_type": "password", "email": "victim@example.com", "password": TestUser::PASSWORD});

@@ -200,7 +200,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
 }
 
 /// `POST /api/v1/auth/logout`: ends this session (by access token, or by the refresh cookie
-/// when the access token has expired) and clears the cookies.
+/// when the access token is missing, expired or stale) and clears the cookies.
 ///
 /// # Errors
 /// The [`Problem`](crate::Problem) to answer instead.
@@ -211,23 +211,17 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
     responses((status = 204, description = "Session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
-    let has_access = ctx.authorization().is_some()
-        || app
-            .0
-            .cookies
-            .get(ctx.headers(), CookieKind::Access)
-            .is_some();
     let refresh = app.0.cookies.get(ctx.headers(), CookieKind::Refresh);
-    match (has_access, refresh) {
-        (true, _) | (false, None) => {
-            let caller = authenticate(app, ctx).await?;
-            app.0.auth.logout(&caller.principal).await?;
-        }
-        (false, Some(token)) => {
+    match (authenticate(app, ctx).await, refresh) {
+        (Ok(caller), _) => app.0.auth.logout(&caller.principal).await?,
+        // An expired or stale access cookie must not keep a browser from logging out: the
+        // refresh cookie names the session too.
+        (Err(problem), Some(token)) if problem.code() == ErrorCode::Unauthorized => {
             let presented = RefreshToken::parse(&token).map_err(|_| unauthorized())?;
             check_csrf(app, ctx, &presented.session_id)?;
             app.0.auth.logout_by_refresh_token(&token).await?;
         }
+        (Err(problem), _) => return Err(problem),
     }
     let mut response = no_store(empty(StatusCode::NO_CONTENT));
     clear_session_cookies(app, &mut response);

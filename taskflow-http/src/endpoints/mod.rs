@@ -34,6 +34,10 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
     });
     set_common_headers(response.headers_mut(), &ctx.request_id, app.0.settings.hsts);
     crate::cors::decorate(app, ctx.headers(), response.headers_mut());
+    if ctx.route.starts_with("/api/v1/auth/") {
+        // Every auth answer, errors included, is about credentials: never stored.
+        crate::headers::set_cache_control(response.headers_mut(), crate::headers::NO_STORE);
+    }
     let status = response.status().as_u16();
     app.0.metrics.observe(
         ctx.route,

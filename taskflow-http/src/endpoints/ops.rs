@@ -47,13 +47,13 @@ pub fn route_not_found() -> Problem {
     Problem::new(ErrorCode::RouteNotFound, "No such route.")
 }
 
-/// The route exists, not with this method.
-pub fn method_not_allowed(allow: &'static str) -> Problem {
+/// The route `template` exists, not with this method; `Allow` lists the methods it has.
+pub fn method_not_allowed(template: &'static str) -> Problem {
     Problem::new(
         ErrorCode::MethodNotAllowed,
         "This method is not allowed here.",
     )
-    .with_allow(allow)
+    .with_allow(crate::routes::allowed_methods(template))
 }
 
 /// The body is over the limit.
