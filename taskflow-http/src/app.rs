@@ -197,11 +197,29 @@ impl App {
         config: &crate::config::Config,
         stores: Stores,
     ) -> Result<Self, crate::config::ConfigError> {
+        Self::from_config_with(config, stores, Arc::new(taskflow_core::SystemClock), None)
+    }
+
+    /// Like [`from_config`](Self::from_config) with the clock and, optionally, the JWT key set
+    /// replaced (for tests that move time, and deployments rotating keys).
+    ///
+    /// # Errors
+    /// [`ConfigError`](crate::config::ConfigError) when the JWT key cannot be built.
+    pub fn from_config_with(
+        config: &crate::config::Config,
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        jwt_keys: Option<KeySet>,
+    ) -> Result<Self, crate::config::ConfigError> {
         use taskflow_core::auth::{Argon2Params, JwtKey};
         let fail = |what: &str| crate::config::ConfigError::new(what);
-        let key = JwtKey::hs256("primary", config.jwt_secret_bytes())
-            .map_err(|_| fail("TASKFLOW_JWT_SECRET cannot be used as an HS256 key"))?;
-        let jwt_keys = KeySet::new(key, Vec::new()).map_err(|_| fail("invalid JWT key set"))?;
+        let jwt_keys = if let Some(keys) = jwt_keys {
+            keys
+        } else {
+            let key = JwtKey::hs256("primary", config.jwt_secret_bytes())
+                .map_err(|_| fail("TASKFLOW_JWT_SECRET cannot be used as an HS256 key"))?;
+            KeySet::new(key, Vec::new()).map_err(|_| fail("invalid JWT key set"))?
+        };
         let hasher = PasswordHasher::new(
             Argon2Params::default(),
             PasswordHasher::default_concurrency(),
@@ -229,11 +247,6 @@ impl App {
             allowed_origins: config.allowed_origins.clone(),
             rate_limits: config.rate_limits,
         };
-        Ok(Self::new(
-            stores,
-            security,
-            settings,
-            Arc::new(taskflow_core::SystemClock),
-        ))
+        Ok(Self::new(stores, security, settings, clock))
     }
 }

@@ -8,11 +8,10 @@ use std::sync::Arc;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use taskflow::core::auth::session::SessionPolicy;
-use taskflow::core::auth::{AccessTokenConfig, Argon2Params, JwtKey, KeySet, PasswordHasher};
+use taskflow::core::auth::KeySet;
 use taskflow::core::{Clock, ManualClock, SystemClock};
 use taskflow::http::config::Config;
-use taskflow::http::{App, Security, Settings, Stores};
+use taskflow::http::{App, Stores};
 
 pub use crate::assertions::*;
 
@@ -79,41 +78,20 @@ impl TestApp {
         Self::assemble(vars, Arc::new(SystemClock), Some(keys)).await
     }
 
-    /// The application as `App::from_config` builds it (keep the two in step), with the
-    /// clock and keys replaced.
+    /// The application as the example servers build it, with the clock and keys replaced.
     async fn assemble(vars: &[(&str, &str)], clock: Arc<dyn Clock>, keys: Option<KeySet>) -> Self {
+        Self::spawn_full(vars, Stores::memory(), clock, keys).await
+    }
+
+    /// A server over `stores` (a failing store, say), with every other part replaceable.
+    pub async fn spawn_full(
+        vars: &[(&str, &str)],
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        keys: Option<KeySet>,
+    ) -> Self {
         let config = Self::config(vars);
-        let jwt_keys = keys.unwrap_or_else(|| {
-            let key = JwtKey::hs256("primary", config.jwt_secret_bytes()).expect("jwt key");
-            KeySet::new(key, Vec::new()).expect("key set")
-        });
-        let hasher = PasswordHasher::new(
-            Argon2Params::default(),
-            PasswordHasher::default_concurrency(),
-        )
-        .expect("hasher");
-        let security = Security {
-            jwt_keys,
-            access: AccessTokenConfig {
-                ttl: config.access_ttl,
-                ..AccessTokenConfig::default()
-            },
-            sessions: SessionPolicy {
-                absolute_ttl: config.refresh_ttl,
-                ..SessionPolicy::default()
-            },
-            hasher,
-            secret: config.jwt_secret.clone(),
-        };
-        let settings = Settings {
-            cookie_secure: config.cookie_secure,
-            hsts: false,
-            body_limit: config.body_limit,
-            trusted_proxies: config.trusted_proxies.clone(),
-            allowed_origins: config.allowed_origins.clone(),
-            rate_limits: config.rate_limits,
-        };
-        let app = App::new(Stores::memory(), security, settings, clock);
+        let app = App::from_config_with(&config, stores, clock, keys).expect("app");
         Self::serve(Adapter::Axum, app).await
     }
 

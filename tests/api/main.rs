@@ -14,6 +14,7 @@ mod isolation;
 mod jwt;
 mod list;
 mod ops;
+mod outage;
 mod pagination;
 mod rate_limits;
 mod sessions;
