@@ -310,3 +310,79 @@ async fn actual_responses_share_credentials_with_the_allowed_origin_only() {
     let none = app.get("/health/live", HeaderMap::new()).await;
     assert_eq!(header(&none, "access-control-allow-origin"), None);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_status_and_auth_outcome() {
+    let app = TestApp::spawn().await;
+    let user = app.register("metrics@example.com").await;
+    let task = user.create_task(&app, json!({"title": "counted"})).await;
+    let id = task["id"].as_str().expect("id");
+    assert_eq!(user.get_task(&app, id).await.status(), 200);
+    let wrong = app
+        .login_with("metrics@example.com", "wrong password", HeaderMap::new())
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let response = app.get("/metrics", HeaderMap::new()).await;
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "content-type").is_some_and(|ct| ct.starts_with("text/plain")));
+    let text = response.text().await.expect("body");
+    for line in [
+        r#"taskflow_http_requests_total{route="/api/v1/tasks/{id}",method="GET",status="200"} 1"#,
+        r#"taskflow_http_requests_total{route="/api/v1/tasks",method="POST",status="201"} 1"#,
+        r#"taskflow_auth_outcomes_total{action="register",outcome="success"} 1"#,
+        r#"taskflow_auth_outcomes_total{action="login",outcome="rejected"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+    }
+    assert!(text.contains("taskflow_http_request_duration_seconds_bucket{"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_of_the_contract() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/openapi.json", HeaderMap::new()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-type"), Some("application/json"));
+    let doc: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let routes = [
+        ("/api/v1/auth/register", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/token", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/logout-all", "post"),
+        ("/api/v1/auth/me", "get"),
+        ("/api/v1/tasks", "get"),
+        ("/api/v1/tasks", "post"),
+        ("/api/v1/tasks/{id}", "get"),
+        ("/api/v1/tasks/{id}", "patch"),
+        ("/api/v1/tasks/{id}", "delete"),
+        ("/api/v1/tasks/stats", "get"),
+        ("/health/live", "get"),
+        ("/health/ready", "get"),
+        ("/api/v1/openapi.json", "get"),
+    ];
+    for (path, method) in routes {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} undocumented"
+        );
+    }
+    let task = &doc["components"]["schemas"]["TaskView"]["properties"];
+    for field in [
+        "id",
+        "title",
+        "description",
+        "completed",
+        "completed_at",
+        "due_at",
+        "priority",
+        "tags",
+        "created_at",
+        "updated_at",
+        "version",
+    ] {
+        assert!(task[field].is_object(), "task.{field} undocumented");
+    }
+}
