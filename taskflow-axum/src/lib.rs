@@ -42,9 +42,13 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found);
-    api.layer(middleware::from_fn_with_state(app.clone(), edge))
-        .with_state(app)
+        .fallback(not_found)
+        .with_state(app.clone());
+    // The edge wraps the router rather than each route, so what it answers itself (CORS
+    // preflights) carries nothing of the route it would have matched (axum's own `Allow`).
+    Router::new()
+        .fallback_service(api)
+        .layer(middleware::from_fn_with_state(app, edge))
 }
 
 /// What every request goes through: the request id is settled first (so every handler and
@@ -153,10 +157,7 @@ async fn task_stats(State(app): State<App>, request: Request) -> Response {
 /// The `{id}` segment as sent: axum's `Path` would reject what is not UTF-8 in its own format,
 /// and an id that cannot be one is simply a missing task (404).
 fn task_id(request: &Request) -> String {
-    let path = request.uri().path();
-    path.strip_prefix("/api/v1/tasks/")
-        .unwrap_or(path)
-        .to_owned()
+    taskflow_http::routes::task_id(request.uri().path()).to_owned()
 }
 
 async fn get_task(State(app): State<App>, request: Request) -> Response {

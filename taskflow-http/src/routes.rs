@@ -27,6 +27,12 @@ pub fn template(path: &str) -> &'static str {
     }
 }
 
+/// The `{id}` segment of a `/api/v1/tasks/{id}` path, as sent: not percent-decoded, since
+/// an id that is not one (not UTF-8, say) is simply a missing task (404).
+pub fn task_id(path: &str) -> &str {
+    path.strip_prefix("/api/v1/tasks/").unwrap_or(path)
+}
+
 /// The methods a route template allows (for `Allow` on 405).
 pub fn allowed_methods(template: &str) -> &'static str {
     match template {
@@ -53,5 +59,6 @@ mod tests {
         assert_eq!(template("/api/v1/tasks/a/b"), "unmatched");
         assert_eq!(template("/nope"), "unmatched");
         assert_eq!(allowed_methods("/api/v1/tasks/{id}"), "GET, PATCH, DELETE");
+        assert_eq!(task_id("/api/v1/tasks/%FF"), "%FF");
     }
 }

@@ -21,10 +21,27 @@ pub const JWT_SECRET: &str = "test-only-jwt-key-0123456789abcdef-xyz-q7";
 pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
 
 /// Which adapter serves the API.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Adapter {
     /// taskflow-axum.
     Axum,
+    /// taskflow-warp.
+    Warp,
+}
+
+impl Adapter {
+    /// The adapter named by `TASKFLOW_TEST_ADAPTER` (`axum`, the default, or `warp`), so the
+    /// whole suite runs against either.
+    ///
+    /// # Panics
+    /// On any other value, so a typo cannot silently test the default adapter.
+    pub fn from_env() -> Self {
+        match std::env::var("TASKFLOW_TEST_ADAPTER").as_deref() {
+            Err(std::env::VarError::NotPresent) | Ok("" | "axum") => Self::Axum,
+            Ok("warp") => Self::Warp,
+            other => panic!("TASKFLOW_TEST_ADAPTER must be `axum` or `warp`, not {other:?}"),
+        }
+    }
 }
 
 /// A running server and a client for it.
@@ -45,7 +62,7 @@ impl TestApp {
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let config = Self::config(vars);
         let app = App::from_config(&config, Stores::memory()).expect("app");
-        Self::serve(Adapter::Axum, app).await
+        Self::serve(Adapter::from_env(), app).await
     }
 
     /// The test configuration: the defaults of [`spawn`](Self::spawn) overridden by `vars`.
@@ -92,10 +109,11 @@ impl TestApp {
     ) -> Self {
         let config = Self::config(vars);
         let app = App::from_config_with(&config, stores, clock, keys).expect("app");
-        Self::serve(Adapter::Axum, app).await
+        Self::serve(Adapter::from_env(), app).await
     }
 
-    async fn serve(adapter: Adapter, app: App) -> Self {
+    /// Serves `app` with `adapter` on a random local port.
+    pub async fn serve(adapter: Adapter, app: App) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -105,6 +123,10 @@ impl TestApp {
                 let service =
                     taskflow::axum::router(app).into_make_service_with_connect_info::<SocketAddr>();
                 tokio::spawn(async move { axum::serve(listener, service).await });
+            }
+            Adapter::Warp => {
+                let serving = taskflow::warp::serve(app, listener, std::future::pending());
+                tokio::spawn(serving);
             }
         }
         let client = reqwest::Client::builder()

@@ -1,0 +1,323 @@
+//! The handler functions: each gets the request context (and the body, task id or query)
+//! from its filter, calls the shared endpoint of `taskflow-http` and renders the reply with
+//! `endpoints::finish`, which adds the headers every response carries and records metrics.
+
+use taskflow_core::error::ErrorCode;
+use taskflow_http::endpoints::{self, Reply, auth, ops, tasks};
+use taskflow_http::headers::{request_id, set_common_headers};
+use taskflow_http::{App, Problem, RequestContext, cors};
+use warp::Rejection;
+use warp::http::header::CONTENT_LENGTH;
+use warp::http::{HeaderMap, Method};
+
+use crate::filters::Body;
+
+/// What every handler answers.
+pub(crate) type Response = warp::reply::Response;
+
+/// Renders an endpoint's reply for the request.
+fn respond(app: &App, ctx: &RequestContext, reply: Reply) -> Response {
+    render(&ctx.method, endpoints::finish(app, ctx, reply))
+}
+
+/// The warp response of a rendered one. As axum does for routed responses, `Content-Length`
+/// is set from the body and a `HEAD` answer keeps the headers of the `GET` one without its body.
+fn render(method: &Method, mut response: warp::http::Response<Vec<u8>>) -> Response {
+    let length = response.body().len();
+    response
+        .headers_mut()
+        .entry(CONTENT_LENGTH)
+        .or_insert_with(|| length.into());
+    if method == Method::HEAD {
+        response.body_mut().clear();
+    }
+    response.map(Into::into)
+}
+
+/// Reads the body within the configured limit; over it (declared or streamed), the 413
+/// problem. A body that cannot be read is answered the same way, as the axum adapter does.
+async fn read_body(app: &App, ctx: &RequestContext, mut body: Body) -> Result<Vec<u8>, Problem> {
+    let limit = app.settings().body_limit;
+    let declared = ctx
+        .header(&CONTENT_LENGTH)
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(ops::payload_too_large(app));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| ops::payload_too_large(app))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(ops::payload_too_large(app));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Reads the body, then calls `endpoint` with it (or answers the 413 problem).
+async fn with_body(
+    app: &App,
+    ctx: &RequestContext,
+    body: Body,
+    endpoint: impl AsyncFnOnce(&App, &RequestContext, &[u8]) -> Reply,
+) -> Response {
+    let reply = match read_body(app, ctx, body).await {
+        Ok(bytes) => endpoint(app, ctx, &bytes).await,
+        Err(problem) => Err(problem),
+    };
+    respond(app, ctx, reply)
+}
+
+/// `POST /api/v1/auth/register`.
+pub(crate) async fn register(app: App, ctx: RequestContext, body: Body) -> Response {
+    with_body(&app, &ctx, body, auth::register).await
+}
+
+/// `POST /api/v1/auth/login`.
+pub(crate) async fn login(app: App, ctx: RequestContext, body: Body) -> Response {
+    with_body(&app, &ctx, body, auth::login).await
+}
+
+/// `POST /api/v1/auth/token`.
+pub(crate) async fn token(app: App, ctx: RequestContext, body: Body) -> Response {
+    with_body(&app, &ctx, body, auth::token).await
+}
+
+/// `POST /api/v1/auth/refresh`.
+pub(crate) async fn refresh(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, auth::refresh(&app, &ctx).await)
+}
+
+/// `POST /api/v1/auth/logout`.
+pub(crate) async fn logout(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, auth::logout(&app, &ctx).await)
+}
+
+/// `POST /api/v1/auth/logout-all`.
+pub(crate) async fn logout_all(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, auth::logout_all(&app, &ctx).await)
+}
+
+/// `GET /api/v1/auth/me`.
+pub(crate) async fn me(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, auth::me(&app, &ctx).await)
+}
+
+/// `POST /api/v1/tasks`.
+pub(crate) async fn create_task(app: App, ctx: RequestContext, body: Body) -> Response {
+    with_body(&app, &ctx, body, tasks::create).await
+}
+
+/// `GET /api/v1/tasks?…`.
+pub(crate) async fn list_tasks(app: App, ctx: RequestContext, query: String) -> Response {
+    respond(&app, &ctx, tasks::list(&app, &ctx, &query).await)
+}
+
+/// `GET /api/v1/tasks/stats`.
+pub(crate) async fn task_stats(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, tasks::stats(&app, &ctx).await)
+}
+
+/// `GET /api/v1/tasks/{id}`.
+pub(crate) async fn get_task(app: App, ctx: RequestContext, id: String) -> Response {
+    respond(&app, &ctx, tasks::get(&app, &ctx, &id).await)
+}
+
+/// `PATCH /api/v1/tasks/{id}`.
+pub(crate) async fn update_task(app: App, ctx: RequestContext, id: String, body: Body) -> Response {
+    let endpoint = async |app: &App, ctx: &RequestContext, bytes: &[u8]| {
+        tasks::update(app, ctx, &id, bytes).await
+    };
+    with_body(&app, &ctx, body, endpoint).await
+}
+
+/// `DELETE /api/v1/tasks/{id}`.
+pub(crate) async fn delete_task(app: App, ctx: RequestContext, id: String) -> Response {
+    respond(&app, &ctx, tasks::delete(&app, &ctx, &id).await)
+}
+
+/// `GET /health/live`.
+pub(crate) async fn live(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, ops::live())
+}
+
+/// `GET /health/ready`.
+pub(crate) async fn ready(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, ops::ready(&app).await)
+}
+
+/// `GET /api/v1/openapi.json`.
+pub(crate) async fn openapi(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, ops::openapi())
+}
+
+/// `GET /metrics`.
+pub(crate) async fn metrics(app: App, ctx: RequestContext) -> Response {
+    respond(&app, &ctx, ops::metrics(&app))
+}
+
+/// A CORS preflight: the shared answer and the common headers (it is not an API request, so
+/// it is not counted in the metrics, as with axum).
+pub(crate) fn preflight(app: &App, headers: &HeaderMap) -> Response {
+    let id = request_id(headers);
+    let mut response = cors::preflight(app, headers);
+    set_common_headers(response.headers_mut(), &id, app.settings().hsts);
+    render(&Method::OPTIONS, response)
+}
+
+/// A request no route took: 405 when the path is a route (with `Allow`), 404 otherwise.
+///
+/// # Errors
+/// Never; the `Result` is what warp's `and_then` takes.
+pub(crate) async fn fallback(app: App, ctx: RequestContext) -> Result<Response, Rejection> {
+    let problem = match ctx.route {
+        "unmatched" => ops::route_not_found(),
+        route => ops::method_not_allowed(route),
+    };
+    Ok(respond(&app, &ctx, Err(problem)))
+}
+
+/// The safety net: any rejection that got past the fallback (none does, as the routes are
+/// built) as the problem the axum adapter would answer. The request is gone by then, so the
+/// request id is a fresh one (the same in the body and the header), there is no CORS grant,
+/// no `Allow` on a 405 and no metric.
+pub(crate) fn rejection(app: &App, rejection: &Rejection) -> Response {
+    render(&Method::GET, rejection_problem(app, rejection))
+}
+
+/// The answer of [`rejection`], before warp takes it.
+fn rejection_problem(app: &App, rejection: &Rejection) -> warp::http::Response<Vec<u8>> {
+    let problem = problem_of(app, rejection);
+    let id = request_id(&HeaderMap::new());
+    let mut response = problem.into_response(&id);
+    set_common_headers(response.headers_mut(), &id, app.settings().hsts);
+    cors::decorate(app, &HeaderMap::new(), response.headers_mut());
+    response
+}
+
+/// The problem for a warp rejection, warp's built-in ones included.
+fn problem_of(app: &App, rejection: &Rejection) -> Problem {
+    use warp::reject::{
+        InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingHeader,
+        PayloadTooLarge, UnsupportedMediaType,
+    };
+    if rejection.is_not_found() {
+        ops::route_not_found()
+    } else if rejection.find::<MethodNotAllowed>().is_some() {
+        Problem::new(
+            ErrorCode::MethodNotAllowed,
+            "This method is not allowed here.",
+        )
+    } else if rejection.find::<PayloadTooLarge>().is_some()
+        || rejection.find::<LengthRequired>().is_some()
+    {
+        ops::payload_too_large(app)
+    } else if rejection.find::<UnsupportedMediaType>().is_some() {
+        Problem::new(
+            ErrorCode::UnsupportedMediaType,
+            "The body must be application/json.",
+        )
+    } else if rejection.find::<InvalidQuery>().is_some() {
+        Problem::new(ErrorCode::InvalidQuery, "The query string is invalid.")
+    } else if rejection
+        .find::<warp::body::BodyDeserializeError>()
+        .is_some()
+        || rejection.find::<MissingHeader>().is_some()
+        || rejection.find::<InvalidHeader>().is_some()
+    {
+        Problem::new(ErrorCode::InvalidBody, "The request cannot be read.")
+    } else {
+        Problem::new(ErrorCode::Internal, "An internal error occurred.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::Value;
+    use taskflow_http::Stores;
+    use taskflow_http::config::Config;
+
+    use super::*;
+
+    fn app() -> App {
+        let config = Config::from_map(&HashMap::new()).unwrap();
+        App::from_config(&config, Stores::memory()).unwrap()
+    }
+
+    /// The safety net's answer to `rejection`: status and code, once the checks every answer
+    /// passes are done.
+    fn answer(rejection: &Rejection) -> (u16, String) {
+        let response = rejection_problem(&app(), rejection);
+        let headers = response.headers();
+        assert_eq!(headers["content-type"], "application/problem+json");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["vary"], "Origin");
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(
+            body["request_id"],
+            headers["x-request-id"].to_str().unwrap()
+        );
+        assert_eq!(body["status"], response.status().as_u16());
+        let code = body["code"].as_str().unwrap().to_owned();
+        (response.status().as_u16(), code)
+    }
+
+    #[test]
+    fn not_found_is_route_not_found() {
+        assert_eq!(
+            answer(&warp::reject::not_found()),
+            (404, "route_not_found".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn warps_own_rejections_become_the_contracts_problems() {
+        let post = warp::test::request().method("POST").path("/");
+        let wrong_method = post.filter(&warp::get()).await.err().unwrap();
+        assert_eq!(answer(&wrong_method), (405, "method_not_allowed".into()));
+
+        let no_length = warp::test::request().method("POST");
+        let length_required = no_length
+            .filter(&warp::body::content_length_limit(10))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(answer(&length_required), (413, "payload_too_large".into()));
+
+        let big = warp::test::request().method("POST").body("x".repeat(20));
+        let too_large = big
+            .filter(&warp::body::content_length_limit(10))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(answer(&too_large), (413, "payload_too_large".into()));
+
+        let text = warp::test::request()
+            .method("POST")
+            .header("content-type", "text/plain")
+            .body("{}");
+        let media = text
+            .filter(&warp::body::json::<Value>())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(answer(&media), (415, "unsupported_media_type".into()));
+
+        let empty = warp::test::request()
+            .method("POST")
+            .header("content-type", "application/json");
+        let missing_body = empty
+            .filter(&warp::body::json::<Value>())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(answer(&missing_body), (400, "invalid_body".into()));
+
+        let no_query = warp::test::request().path("/api/v1/tasks");
+        let query = no_query.filter(&warp::query::raw()).await.err().unwrap();
+        assert_eq!(answer(&query), (400, "invalid_query".into()));
+    }
+}
