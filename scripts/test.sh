@@ -157,6 +157,13 @@ TEST_LOG="$(mktemp "$TMP_BASE/taskflow-cargo-test.XXXXXX.log")"
 status=0
 cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$TEST_LOG" || status=$?
 
+# The contract suite once more, against the warp adapter (the run above used axum).
+if [[ $status -eq 0 && $# -eq 0 ]]; then
+    step "contract suite against warp: TASKFLOW_TEST_ADAPTER=warp cargo test --test api"
+    TASKFLOW_TEST_ADAPTER=warp cargo test --all-features --locked --test api 2>&1 \
+        | tee -a "$TEST_LOG" || status=$?
+fi
+
 # Schemathesis against every example server (cargo test built them, in debug).
 if [[ $status -eq 0 && $# -eq 0 ]]; then
     for server in axum_server warp_server; do
