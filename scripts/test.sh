@@ -7,6 +7,9 @@
 #   TASKFLOW_TEST_MONGODB_URI  use this server instead of starting one (nothing is started)
 #   TASKFLOW_VENV              venv for the test server (default: ~/.cache/taskflow/venv)
 #   TASKFLOW_SKIP_LINT=1       skip `cargo fmt --check` and `cargo clippy`
+#
+# Exported for the tests: TASKFLOW_TEST_MONGODB_URI, and TASKFLOW_TEST_SECANTUSD (the
+# secantusd-py binary, for the MongoDB outage test, which starts and kills its own server).
 set -euo pipefail
 
 SECANTUS_VERSION="0.7.0b3"
@@ -119,6 +122,7 @@ start_server() {
         if wait_ready "$port"; then
             echo "test server ready after $(( $(date +%s) - started )) s"
             export TASKFLOW_TEST_MONGODB_URI="mongodb://127.0.0.1:$port/?directConnection=true"
+            export TASKFLOW_TEST_SECANTUSD="$VENV/bin/secantusd-py"
             return
         fi
         echo "--- tail of $SERVER_LOG ---" >&2
@@ -136,6 +140,9 @@ start_server() {
 
 if [[ -n "${TASKFLOW_TEST_MONGODB_URI:-}" ]]; then
     step "Using caller-provided TASKFLOW_TEST_MONGODB_URI (not starting a server)"
+    if [[ -z "${TASKFLOW_TEST_SECANTUSD:-}" && -x "$VENV/bin/secantusd-py" ]]; then
+        export TASKFLOW_TEST_SECANTUSD="$VENV/bin/secantusd-py"
+    fi
 else
     start_server
 fi
@@ -157,11 +164,13 @@ TEST_LOG="$(mktemp "$TMP_BASE/taskflow-cargo-test.XXXXXX.log")"
 status=0
 cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$TEST_LOG" || status=$?
 
-# The contract suite once more, against the warp adapter (the run above used axum).
+# The contract suite on the other adapter/store pairs (the run above was axum on memory).
 if [[ $status -eq 0 && $# -eq 0 ]]; then
-    step "contract suite against warp: TASKFLOW_TEST_ADAPTER=warp cargo test --test api"
-    TASKFLOW_TEST_ADAPTER=warp cargo test --all-features --locked --test api 2>&1 \
-        | tee -a "$TEST_LOG" || status=$?
+    for pair in warp:memory axum:mongo warp:mongo; do
+        step "contract suite: adapter ${pair%%:*}, store ${pair##*:}"
+        TASKFLOW_TEST_ADAPTER="${pair%%:*}" TASKFLOW_TEST_STORE="${pair##*:}" \
+            cargo test --all-features --locked --test api 2>&1 | tee -a "$TEST_LOG" || status=$?
+    done
 fi
 
 # Schemathesis against every example server (cargo test built them, in debug).

@@ -1,4 +1,8 @@
-//! What both example servers share: configuration, logging, the store, shutdown signals.
+//! What both example servers share: configuration, logging, the store, binding, shutdown
+//! signals and exit codes; an example only names its adapter's `serve`.
+
+use std::future::Future;
+use std::process::ExitCode;
 
 use taskflow_http::config::{Config, Profile};
 use taskflow_http::{App, Stores};
@@ -25,10 +29,21 @@ pub async fn build_app(config: &Config) -> Result<App, String> {
     App::from_config(config, stores).map_err(|e| e.to_string())
 }
 
-#[allow(clippy::unused_async)] // awaits the MongoDB connection when that store is compiled in
+#[cfg_attr(not(feature = "mongo"), allow(clippy::unused_async))]
 async fn stores(config: &Config) -> Result<Stores, String> {
     match &config.mongodb_uri {
         None => Ok(Stores::memory()),
+        #[cfg(feature = "mongo")]
+        Some(uri) => {
+            use secrecy::ExposeSecret as _;
+            let mongo = taskflow_mongo::MongoConfig::new(uri.expose_secret())
+                .with_database(config.mongodb_db.clone());
+            let store = taskflow_mongo::MongoStore::connect(mongo)
+                .await
+                .map_err(|e| format!("MongoDB: {e}"))?;
+            Ok(Stores::single(store))
+        }
+        #[cfg(not(feature = "mongo"))]
         Some(_) => Err("TASKFLOW_MONGODB_URI is set but this build has no MongoDB support".into()),
     }
 }
@@ -54,4 +69,46 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received; draining");
+}
+
+/// Runs an example server: reads the configuration (exit code 2 with one line on error), sets
+/// up logging and the store, binds, logs where it listens, and serves with `serve` until
+/// SIGINT or SIGTERM, then drains.
+pub async fn run<F, Fut, E>(adapter: &str, serve: F) -> ExitCode
+where
+    F: FnOnce(App, tokio::net::TcpListener) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("taskflow: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.profile);
+    let app = match build_app(&config).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("taskflow: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(config.bind).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("taskflow: cannot listen on {}: {e}", config.bind);
+            return ExitCode::from(1);
+        }
+    };
+    let address = listener.local_addr().unwrap_or(config.bind);
+    tracing::info!(%address, profile = ?config.profile, "TaskFlow ({adapter}) listening on http://{address}");
+    match serve(app, listener).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("taskflow: server error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

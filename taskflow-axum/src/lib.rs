@@ -21,6 +21,22 @@ use taskflow_http::{App, RequestContext};
 
 pub use taskflow_http;
 
+/// Serves the API over `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish. Peer addresses are recorded for client-IP resolution.
+///
+/// # Errors
+/// The server's I/O error, if serving fails.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// The whole API (`/api/v1/...`, `/health/...`) with CORS and request ids, over `app`.
 pub fn router(app: App) -> Router {
     let api = Router::new()

@@ -1,4 +1,216 @@
-//! MongoDB storage for TaskFlow: implements the repository ports of `taskflow-core` on the
-//! official `mongodb` driver. Not implemented yet; it compiles so the workspace has its final shape.
+//! MongoDB storage for TaskFlow: every repository port of `taskflow-core` on the official
+//! `mongodb` driver.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), taskflow_mongo::MongoError> {
+//! use taskflow_mongo::{MongoConfig, MongoStore};
+//!
+//! let store = MongoStore::connect(MongoConfig::new("mongodb://localhost:27017/")).await?;
+//! // `store` implements UserRepository, TaskRepository, SessionRepository,
+//! // LoginThrottleRepository and StorageHealth; clones share one connection pool.
+//! store.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Collections (`users`, `tasks`, `sessions`, `refresh_tokens`, `login_failures`) are mapped
+//! field by field (ids as `ObjectId`, instants as BSON dates, enums as strings); filters are
+//! built from validated core types only, so no client input can become an operator. Every
+//! task, session and refresh-token command carries `user_id` equality, so a sharded cluster
+//! routes it to one shard (see the crate README for shard keys).
 
+mod codec;
+mod config;
+mod error;
+mod indexes;
+mod query;
+mod sessions;
+mod tasks;
+mod throttle;
+mod users;
+
+use async_trait::async_trait;
+use mongodb::bson::{Document, doc};
+use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
+use mongodb::{Client, Collection, Database};
+use secrecy::ExposeSecret;
+use taskflow_core::StorageError;
+use taskflow_core::domain::{Task, UserId};
+use taskflow_core::ports::StorageHealth;
+use taskflow_core::query::ListRequest;
+
+pub use config::{MongoConfig, WriteAcknowledgement};
+pub use error::MongoError;
+pub use mongodb;
 pub use taskflow_core as core;
+
+use crate::codec::{LOGIN_FAILURES, REFRESH_TOKENS, SESSIONS, TASKS, USERS};
+use crate::error::storage_error;
+
+/// The MongoDB store; cheap to clone, clones share the driver's connection pool.
+#[derive(Debug, Clone)]
+pub struct MongoStore {
+    client: Client,
+    database: Database,
+    users: Collection<Document>,
+    tasks: Collection<Document>,
+    sessions: Collection<Document>,
+    tokens: Collection<Document>,
+    failures: Collection<Document>,
+}
+
+impl MongoStore {
+    /// Parses the configuration, builds the client and creates the indexes (idempotently).
+    ///
+    /// # Errors
+    /// [`MongoError::InvalidConfig`] for a malformed URI or option,
+    /// [`MongoError::Storage`] when the server cannot be reached within the server selection
+    /// timeout or refuses to create the indexes.
+    pub async fn connect(config: MongoConfig) -> Result<Self, MongoError> {
+        let mut options = ClientOptions::parse(config.uri.expose_secret())
+            .await
+            .map_err(|e| match storage_error(e) {
+                // An SRV lookup that failed for lack of network is an outage, not bad input.
+                unavailable @ StorageError::Unavailable(_) => MongoError::Storage(unavailable),
+                StorageError::Internal(e) => MongoError::InvalidConfig(e),
+            })?;
+        options.app_name = Some(config.app_name);
+        if config.max_pool_size.is_some() {
+            options.max_pool_size = config.max_pool_size;
+        }
+        if config.min_pool_size.is_some() {
+            options.min_pool_size = config.min_pool_size;
+        }
+        options.server_selection_timeout = Some(config.server_selection_timeout);
+        options.connect_timeout = Some(config.connect_timeout);
+        let w = match config.write_acknowledgement {
+            WriteAcknowledgement::Majority => Acknowledgment::Majority,
+            WriteAcknowledgement::Primary => Acknowledgment::Nodes(1),
+        };
+        options.write_concern = Some(WriteConcern::builder().w(w).journal(config.journal).build());
+        if config.command_event_handler.is_some() {
+            options.command_event_handler = config.command_event_handler;
+        }
+        let client =
+            Client::with_options(options).map_err(|e| MongoError::InvalidConfig(Box::new(e)))?;
+        let store = Self::with_client(client, &config.database);
+        store.ensure_indexes().await?;
+        Ok(store)
+    }
+
+    /// A store over an existing client and database, without creating indexes (call
+    /// [`ensure_indexes`](Self::ensure_indexes) once, or use [`connect`](Self::connect)).
+    pub fn with_client(client: Client, database: &str) -> Self {
+        let database = client.database(database);
+        Self {
+            users: database.collection(USERS),
+            tasks: database.collection(TASKS),
+            sessions: database.collection(SESSIONS),
+            tokens: database.collection(REFRESH_TOKENS),
+            failures: database.collection(LOGIN_FAILURES),
+            database,
+            client,
+        }
+    }
+
+    /// Creates every index TaskFlow needs; indexes that already exist are left alone.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the server cannot be reached or refuses an index (an index of
+    /// the same name with other keys or options, for instance).
+    pub async fn ensure_indexes(&self) -> Result<(), StorageError> {
+        let all = indexes::all();
+        let mut collections: Vec<&'static str> = all.iter().map(|i| i.collection).collect();
+        collections.dedup();
+        for collection in collections {
+            let models: Vec<_> = all
+                .iter()
+                .filter(|i| i.collection == collection)
+                .map(|i| i.model.clone())
+                .collect();
+            self.database
+                .collection::<Document>(collection)
+                .create_indexes(models)
+                .await
+                .map_err(storage_error)?;
+        }
+        Ok(())
+    }
+
+    /// Stores many new tasks in one round trip per batch of the driver (for imports and
+    /// seeding); like [`insert_task`](taskflow_core::ports::TaskRepository::insert_task) for
+    /// each, in order, stopping at the first failure (earlier tasks stay stored).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails or a task id is already taken.
+    pub async fn insert_tasks(&self, tasks: &[Task]) -> Result<(), StorageError> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let documents = tasks
+            .iter()
+            .map(codec::task_to_document)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.tasks
+            .insert_many(documents)
+            .await
+            .map(drop)
+            .map_err(storage_error)
+    }
+
+    /// The database handle, for administration and tests (dropping a test database, running
+    /// `explain`).
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// The `explain` (verbosity `executionStats`) of every `find` that
+    /// [`list_tasks`](taskflow_core::ports::TaskRepository::list_tasks) may run for this
+    /// request, in order: how each is served (index scan or not) and what it examines.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    pub async fn explain_list_tasks(
+        &self,
+        owner: &UserId,
+        request: &ListRequest,
+    ) -> Result<Vec<Document>, StorageError> {
+        let limit = i64::try_from(request.limit).unwrap_or(i64::MAX);
+        let mut out = Vec::new();
+        for spec in query::list_plan(owner, request) {
+            let command = doc! {
+                "explain": {
+                    "find": TASKS,
+                    "filter": spec.filter,
+                    "sort": spec.sort,
+                    "limit": limit,
+                },
+                "verbosity": "executionStats",
+            };
+            out.push(
+                self.database
+                    .run_command(command)
+                    .await
+                    .map_err(storage_error)?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Closes the connection pool and stops the driver's background tasks. Every clone of this
+    /// store fails afterwards.
+    pub async fn shutdown(&self) {
+        self.client.clone().shutdown().await;
+    }
+}
+
+#[async_trait]
+impl StorageHealth for MongoStore {
+    async fn ping(&self) -> Result<(), StorageError> {
+        self.database
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map(drop)
+            .map_err(storage_error)
+    }
+}

@@ -44,6 +44,29 @@ impl Adapter {
     }
 }
 
+/// The store the suite runs on: `TASKFLOW_TEST_STORE=mongo` for a fresh database on the
+/// server of `TASKFLOW_TEST_MONGODB_URI` per test app, otherwise (default `memory`) a fresh
+/// embedded store.
+pub async fn test_stores() -> Stores {
+    match std::env::var("TASKFLOW_TEST_STORE").as_deref() {
+        Ok("mongo") => {
+            let uri = std::env::var("TASKFLOW_TEST_MONGODB_URI")
+                .expect("TASKFLOW_TEST_STORE=mongo needs TASKFLOW_TEST_MONGODB_URI");
+            let database = format!(
+                "taskflow_api_{}",
+                taskflow::core::domain::TaskId::generate()
+            );
+            let config = taskflow::mongo::MongoConfig::new(uri).with_database(database);
+            let store = taskflow::mongo::MongoStore::connect(config)
+                .await
+                .expect("MongoDB");
+            Stores::single(store)
+        }
+        Ok("memory") | Err(_) => Stores::memory(),
+        Ok(other) => panic!("TASKFLOW_TEST_STORE={other}: expected memory or mongo"),
+    }
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
@@ -61,7 +84,7 @@ impl TestApp {
     /// A server with extra `TASKFLOW_*` variables (for example a rate limit).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let config = Self::config(vars);
-        let app = App::from_config(&config, Stores::memory()).expect("app");
+        let app = App::from_config(&config, test_stores().await).expect("app");
         Self::serve(Adapter::from_env(), app).await
     }
 
@@ -97,7 +120,7 @@ impl TestApp {
 
     /// The application as the example servers build it, with the clock and keys replaced.
     async fn assemble(vars: &[(&str, &str)], clock: Arc<dyn Clock>, keys: Option<KeySet>) -> Self {
-        Self::spawn_full(vars, Stores::memory(), clock, keys).await
+        Self::spawn_full(vars, test_stores().await, clock, keys).await
     }
 
     /// A server over `stores` (a failing store, say), with every other part replaceable.
@@ -120,9 +143,7 @@ impl TestApp {
         let address: SocketAddr = listener.local_addr().expect("address");
         match adapter {
             Adapter::Axum => {
-                let service =
-                    taskflow::axum::router(app).into_make_service_with_connect_info::<SocketAddr>();
-                tokio::spawn(async move { axum::serve(listener, service).await });
+                tokio::spawn(taskflow::axum::serve(app, listener, std::future::pending()));
             }
             Adapter::Warp => {
                 let serving = taskflow::warp::serve(app, listener, std::future::pending());

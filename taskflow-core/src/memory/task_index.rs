@@ -70,28 +70,32 @@ impl Partition {
     }
 }
 
-fn keyed(set: &Keyed, dir: Direction, after: Option<(Timestamp, TaskId)>) -> Positions<'_> {
-    let to_position = |&(key, id): &(Timestamp, TaskId)| Position { key: Some(key), id };
+/// The entries of `set` strictly after `after` in direction `dir`, as positions.
+fn walk<K: Ord + Copy + Send + Sync>(
+    set: &BTreeSet<K>,
+    dir: Direction,
+    after: Option<K>,
+    position: fn(&K) -> Position,
+) -> Positions<'_> {
     match (dir, after) {
-        (Direction::Asc, Some(a)) => Box::new(set.range((Excluded(a), Unbounded)).map(to_position)),
-        (Direction::Asc, None) => Box::new(set.iter().map(to_position)),
+        (Direction::Asc, Some(a)) => Box::new(set.range((Excluded(a), Unbounded)).map(position)),
+        (Direction::Asc, None) => Box::new(set.iter().map(position)),
         (Direction::Desc, Some(a)) => {
-            Box::new(set.range((Unbounded, Excluded(a))).rev().map(to_position))
+            Box::new(set.range((Unbounded, Excluded(a))).rev().map(position))
         }
-        (Direction::Desc, None) => Box::new(set.iter().rev().map(to_position)),
+        (Direction::Desc, None) => Box::new(set.iter().rev().map(position)),
     }
 }
 
+fn keyed(set: &Keyed, dir: Direction, after: Option<(Timestamp, TaskId)>) -> Positions<'_> {
+    walk(set, dir, after, |&(key, id)| Position {
+        key: Some(key),
+        id,
+    })
+}
+
 fn unkeyed(set: &BTreeSet<TaskId>, dir: Direction, after: Option<TaskId>) -> Positions<'_> {
-    let to_position = |&id: &TaskId| Position { key: None, id };
-    match (dir, after) {
-        (Direction::Asc, Some(a)) => Box::new(set.range((Excluded(a), Unbounded)).map(to_position)),
-        (Direction::Asc, None) => Box::new(set.iter().map(to_position)),
-        (Direction::Desc, Some(a)) => {
-            Box::new(set.range((Unbounded, Excluded(a))).rev().map(to_position))
-        }
-        (Direction::Desc, None) => Box::new(set.iter().rev().map(to_position)),
-    }
+    walk(set, dir, after, |&id| Position { key: None, id })
 }
 
 /// Merges two position streams that are each sorted by `sort`.

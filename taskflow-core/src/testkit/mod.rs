@@ -109,9 +109,10 @@ pub async fn memory_repositories() -> Repositories {
     Repositories::new(MemoryStore::new())
 }
 
-/// An instant `secs` seconds after 2026-01-01T00:00:00Z.
+/// An instant `secs` seconds after 2100-01-01T00:00:00Z. In the future on purpose: stores
+/// with TTL indexes (MongoDB) would otherwise expire test sessions in the middle of a test.
 pub fn at(secs: i64) -> Timestamp {
-    Timestamp::from_unix_millis(1_767_225_600_000 + secs * 1000).expect("in range")
+    Timestamp::from_unix_millis(4_102_444_800_000 + secs * 1000).expect("in range")
 }
 
 /// A task service over `repos` with a manual clock at [`at`]`(0)`, and that clock.

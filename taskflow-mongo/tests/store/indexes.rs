@@ -1,0 +1,113 @@
+//! Indexes exist after `connect`, re-creating them is a no-op, and configuration errors are
+//! reported without driver text.
+
+use std::time::Duration;
+
+use mongodb::bson::Document;
+use taskflow_core::StorageError;
+use taskflow_core::ports::StorageHealth;
+use taskflow_mongo::{MongoConfig, MongoError, MongoStore};
+
+use crate::common;
+
+async fn indexes(store: &MongoStore, collection: &str) -> Vec<Document> {
+    let mut cursor = store
+        .database()
+        .collection::<Document>(collection)
+        .list_indexes()
+        .await
+        .expect("listIndexes");
+    let mut out = Vec::new();
+    while cursor.advance().await.expect("next") {
+        let model = cursor.deserialize_current().expect("index");
+        let mut doc = model.keys.clone();
+        let options = model.options.expect("options");
+        doc.insert("name", options.name.expect("name"));
+        doc.insert("unique", options.unique.unwrap_or(false));
+        if let Some(ttl) = options.expire_after {
+            doc.insert("ttl", i64::try_from(ttl.as_secs()).expect("small"));
+        }
+        out.push(doc);
+    }
+    out
+}
+
+fn named<'a>(all: &'a [Document], name: &str) -> &'a Document {
+    all.iter()
+        .find(|d| d.get_str("name") == Ok(name))
+        .unwrap_or_else(|| panic!("no index {name} in {all:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_are_created_once_and_idempotently() {
+    let Some(store) = common::fresh_store(|c| c).await else {
+        return;
+    };
+    store.ensure_indexes().await.expect("again");
+    store.ping().await.expect("ping");
+    let users = indexes(&store, "users").await;
+    assert!(
+        named(&users, "users_email_unique")
+            .get_bool("unique")
+            .expect("flag")
+    );
+    let tasks = indexes(&store, "tasks").await;
+    for key in ["created", "updated", "due"] {
+        let plain = named(&tasks, &format!("tasks_user_{key}"));
+        let by_state = named(&tasks, &format!("tasks_user_completed_{key}"));
+        let fields: Vec<&String> = plain.keys().collect();
+        assert_eq!(fields[0], "user_id");
+        assert_eq!(fields[2], "_id");
+        let fields: Vec<&String> = by_state.keys().collect();
+        assert_eq!(fields[..2], ["user_id", "completed"]);
+        assert_eq!(fields[3], "_id");
+    }
+    for (collection, name) in [
+        ("sessions", "sessions_expiry"),
+        ("refresh_tokens", "refresh_tokens_expiry"),
+        ("login_failures", "login_failures_expiry"),
+    ] {
+        let all = indexes(&store, collection).await;
+        assert_eq!(named(&all, name).get_i64("ttl"), Ok(0), "{collection}");
+    }
+    named(&indexes(&store, "sessions").await, "sessions_user_created");
+    named(
+        &indexes(&store, "refresh_tokens").await,
+        "refresh_tokens_user_session",
+    );
+    common::drop_database(&store).await;
+}
+
+#[tokio::test]
+async fn invalid_uris_are_config_errors_without_driver_text() {
+    for uri in ["", "http://localhost", "mongodb://u:hunter2@h:notaport/"] {
+        let err = MongoStore::connect(MongoConfig::new(uri))
+            .await
+            .expect_err("invalid");
+        assert!(matches!(err, MongoError::InvalidConfig(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "the MongoDB connection string or options are invalid"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable_within_the_selection_timeout() {
+    // A port nobody listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut config = MongoConfig::new(format!("mongodb://127.0.0.1:{port}/?directConnection=true"));
+    config.server_selection_timeout = Duration::from_millis(300);
+    let result = tokio::time::timeout(Duration::from_secs(20), MongoStore::connect(config))
+        .await
+        .expect("fails rather than hangs");
+    let err = result.expect_err("nothing listens");
+    assert!(
+        matches!(err, MongoError::Storage(StorageError::Unavailable(_))),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "storage is unavailable");
+}
