@@ -214,7 +214,19 @@ pub trait LoginThrottleRepository: Send + Sync + 'static {
     async fn clear_login_failures(&self, email: &Email) -> Result<(), StorageError>;
 }
 
-/// Answers whether the store can serve requests right now (for readiness probes).
+/// A connection pool's state, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open (idle or in use).
+    pub open: u64,
+    /// Connections lent out to operations right now.
+    pub checked_out: u64,
+    /// Operations that could not get a connection, since start.
+    pub checkout_failures: u64,
+}
+
+/// Answers whether the store can serve requests right now (for readiness probes) and how its
+/// connections are used (for metrics).
 #[async_trait]
 pub trait StorageHealth: Send + Sync + 'static {
     /// Succeeds when the store answers.
@@ -222,4 +234,9 @@ pub trait StorageHealth: Send + Sync + 'static {
     /// # Errors
     /// [`StorageError::Unavailable`] when it does not.
     async fn ping(&self) -> Result<(), StorageError>;
+
+    /// The connection pool's state; `None` for stores without connections (in memory).
+    fn pool_stats(&self) -> Option<PoolStats> {
+        None
+    }
 }

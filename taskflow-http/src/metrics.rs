@@ -7,6 +7,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -52,6 +53,12 @@ pub struct Metrics {
     auth: Family<OutcomeLabels, Counter>,
     rate_limited: Family<PolicyLabels, Counter>,
     storage_errors: Family<KindLabels, Counter>,
+    pool: Family<PoolLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -70,6 +77,7 @@ impl Default for Metrics {
         let auth = Family::<OutcomeLabels, Counter>::default();
         let rate_limited = Family::<PolicyLabels, Counter>::default();
         let storage_errors = Family::<KindLabels, Counter>::default();
+        let pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route template, method and status",
@@ -95,6 +103,11 @@ impl Default for Metrics {
             "Storage failures by kind (unavailable, internal)",
             storage_errors.clone(),
         );
+        registry.register(
+            "storage_pool_connections",
+            "Storage connection pool: open and checked_out connections, checkout_failures since start",
+            pool.clone(),
+        );
         Self {
             registry,
             requests,
@@ -102,6 +115,7 @@ impl Default for Metrics {
             auth,
             rate_limited,
             storage_errors,
+            pool,
         }
     }
 }
@@ -147,8 +161,19 @@ impl Metrics {
             .inc();
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition, with the pool gauges read from `pool` now.
+    pub fn render(&self, pool: Option<taskflow_core::ports::PoolStats>) -> String {
+        if let Some(stats) = pool {
+            for (state, value) in [
+                ("open", stats.open),
+                ("checked_out", stats.checked_out),
+                ("checkout_failures", stats.checkout_failures),
+            ] {
+                self.pool
+                    .get_or_create(&PoolLabels { state })
+                    .set(i64::try_from(value).unwrap_or(i64::MAX));
+            }
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -23,6 +23,7 @@ mod codec;
 mod config;
 mod error;
 mod indexes;
+mod pool;
 mod query;
 mod sessions;
 mod tasks;
@@ -57,6 +58,8 @@ pub struct MongoStore {
     sessions: Collection<Document>,
     tokens: Collection<Document>,
     failures: Collection<Document>,
+    /// Pool counters, when the store built its own client (and so its event handlers).
+    pool: Option<std::sync::Arc<pool::PoolCounters>>,
 }
 
 impl MongoStore {
@@ -91,9 +94,12 @@ impl MongoStore {
         if config.command_event_handler.is_some() {
             options.command_event_handler = config.command_event_handler;
         }
+        let counters = std::sync::Arc::new(pool::PoolCounters::default());
+        options.cmap_event_handler = Some(pool::PoolCounters::handler(counters.clone()));
         let client =
             Client::with_options(options).map_err(|e| MongoError::InvalidConfig(Box::new(e)))?;
-        let store = Self::with_client(client, &config.database);
+        let mut store = Self::with_client(client, &config.database);
+        store.pool = Some(counters);
         store.ensure_indexes().await?;
         Ok(store)
     }
@@ -110,6 +116,7 @@ impl MongoStore {
             failures: database.collection(LOGIN_FAILURES),
             database,
             client,
+            pool: None,
         }
     }
 
@@ -212,5 +219,9 @@ impl StorageHealth for MongoStore {
             .await
             .map(drop)
             .map_err(storage_error)
+    }
+
+    fn pool_stats(&self) -> Option<taskflow_core::ports::PoolStats> {
+        self.pool.as_ref().map(|counters| counters.snapshot())
     }
 }

@@ -335,6 +335,18 @@ async fn metrics_count_requests_by_route_template_status_and_auth_outcome() {
         assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
     }
     assert!(text.contains("taskflow_http_request_duration_seconds_bucket{"));
+    let pool_line = text
+        .lines()
+        .find(|l| l.starts_with("taskflow_storage_pool_connections{state=\"open\"}"));
+    if std::env::var("TASKFLOW_TEST_STORE").as_deref() == Ok("mongo") {
+        let open: u64 = pool_line
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("pool gauge on MongoDB");
+        assert!(open >= 1, "{text}");
+    } else {
+        assert_eq!(pool_line, None, "the embedded store has no pool");
+    }
 }
 
 #[tokio::test]

@@ -8,3 +8,4 @@ mod explain;
 mod fault;
 mod indexes;
 mod monitoring;
+mod pool;
