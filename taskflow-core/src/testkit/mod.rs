@@ -189,7 +189,7 @@ impl TaskSpec {
 macro_rules! repository_conformance_tests {
     ($make:expr) => {
         $crate::__testkit_cases!(
-            $make;
+            $make, cases;
             user_insert_and_find,
             user_email_is_unique,
             user_email_is_unique_under_concurrency,
@@ -204,8 +204,8 @@ macro_rules! repository_conformance_tests {
             service_concurrent_updates_lose_nothing,
             service_update_respects_expected_version,
         );
-        $crate::__testkit_session_cases!(
-            $make;
+        $crate::__testkit_cases!(
+            $make, session_cases;
             session_round_trips_and_is_user_scoped,
             refresh_token_use_is_atomic,
             successor_tokens_follow_the_session,
@@ -218,30 +218,14 @@ macro_rules! repository_conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __testkit_cases {
-    ($make:expr; $($case:ident),* $(,)?) => {$(
+    ($make:expr, $module:ident; $($case:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $case() {
             let Some(repos) = $crate::testkit::IntoRepositories::into_repositories($make.await)
             else {
                 return;
             };
-            $crate::testkit::cases::$case(&repos).await;
-            repos.teardown().await;
-        }
-    )*};
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __testkit_session_cases {
-    ($make:expr; $($case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            let Some(repos) = $crate::testkit::IntoRepositories::into_repositories($make.await)
-            else {
-                return;
-            };
-            $crate::testkit::session_cases::$case(&repos).await;
+            $crate::testkit::$module::$case(&repos).await;
             repos.teardown().await;
         }
     )*};
