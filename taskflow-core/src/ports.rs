@@ -6,6 +6,8 @@
 //! so no call can reach another user's task; "not yours" and "not there" look the same.
 //! The conformance suite in `testkit` states these contracts as executable checks.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use std::time::Duration;
@@ -238,5 +240,46 @@ pub trait StorageHealth: Send + Sync + 'static {
     /// The connection pool's state; `None` for stores without connections (in memory).
     fn pool_stats(&self) -> Option<PoolStats> {
         None
+    }
+}
+
+/// The storage behind the application, one handle per port.
+#[derive(Clone)]
+pub struct Stores {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Tasks.
+    pub tasks: Arc<dyn TaskRepository>,
+    /// Sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Login failure counters.
+    pub throttle: Arc<dyn LoginThrottleRepository>,
+    /// Readiness.
+    pub health: Arc<dyn StorageHealth>,
+}
+
+impl Stores {
+    /// Every port served by one store.
+    pub fn single<S>(store: S) -> Self
+    where
+        S: UserRepository
+            + TaskRepository
+            + SessionRepository
+            + LoginThrottleRepository
+            + StorageHealth
+            + Clone,
+    {
+        Self {
+            users: Arc::new(store.clone()),
+            tasks: Arc::new(store.clone()),
+            sessions: Arc::new(store.clone()),
+            throttle: Arc::new(store.clone()),
+            health: Arc::new(store),
+        }
+    }
+
+    /// A fresh embedded in-memory store.
+    pub fn memory() -> Self {
+        Self::single(crate::memory::MemoryStore::new())
     }
 }

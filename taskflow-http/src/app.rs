@@ -4,60 +4,18 @@
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretSlice};
+use taskflow_core::Clock;
 use taskflow_core::auth::session::SessionPolicy;
 use taskflow_core::auth::{
     AccessTokenConfig, AccessTokens, AllowedOrigins, CsrfGuard, CsrfTokens, KeySet, PasswordHasher,
     RateLimitConfig, RateLimits, TrustedProxies,
 };
-use taskflow_core::ports::{
-    LoginThrottleRepository, SessionRepository, StorageHealth, TaskRepository, UserRepository,
-};
+use taskflow_core::ports::StorageHealth;
+pub use taskflow_core::ports::Stores;
 use taskflow_core::query::{CursorCodec, CursorKey};
 use taskflow_core::service::{AuthService, AuthStores, TaskService};
-use taskflow_core::{Clock, MemoryStore};
 
 use crate::cookies::CookiePolicy;
-
-/// The storage behind the application, one handle per port.
-#[derive(Clone)]
-pub struct Stores {
-    /// Accounts.
-    pub users: Arc<dyn UserRepository>,
-    /// Tasks.
-    pub tasks: Arc<dyn TaskRepository>,
-    /// Sessions and refresh tokens.
-    pub sessions: Arc<dyn SessionRepository>,
-    /// Login failure counters.
-    pub throttle: Arc<dyn LoginThrottleRepository>,
-    /// Readiness.
-    pub health: Arc<dyn StorageHealth>,
-}
-
-impl Stores {
-    /// Every port served by one store.
-    pub fn single<S>(store: S) -> Self
-    where
-        S: UserRepository
-            + TaskRepository
-            + SessionRepository
-            + LoginThrottleRepository
-            + StorageHealth
-            + Clone,
-    {
-        Self {
-            users: Arc::new(store.clone()),
-            tasks: Arc::new(store.clone()),
-            sessions: Arc::new(store.clone()),
-            throttle: Arc::new(store.clone()),
-            health: Arc::new(store),
-        }
-    }
-
-    /// A fresh embedded in-memory store.
-    pub fn memory() -> Self {
-        Self::single(MemoryStore::new())
-    }
-}
 
 /// Keys and token policies.
 pub struct Security {

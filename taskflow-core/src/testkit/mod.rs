@@ -29,7 +29,8 @@ use crate::domain::{
 };
 use crate::memory::MemoryStore;
 use crate::ports::{
-    LoginThrottleRepository, SessionRepository, StorageHealth, TaskRepository, UserRepository,
+    LoginThrottleRepository, SessionRepository, StorageHealth, Stores, TaskRepository,
+    UserRepository,
 };
 use crate::query::{CursorCodec, CursorKey};
 use crate::service::TaskService;
@@ -37,16 +38,18 @@ use crate::service::TaskService;
 type Teardown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The stores under test, and what to do once a test is over (drop its database, say).
+/// Dereferences to [`Stores`], so cases write `repos.tasks`.
 pub struct Repositories {
-    /// The user store.
-    pub users: Arc<dyn UserRepository>,
-    /// The task store.
-    pub tasks: Arc<dyn TaskRepository>,
-    /// The session store.
-    pub sessions: Arc<dyn SessionRepository>,
-    /// The login-failure store.
-    pub throttle: Arc<dyn LoginThrottleRepository>,
+    stores: Stores,
     teardown: Option<Teardown>,
+}
+
+impl std::ops::Deref for Repositories {
+    type Target = Stores;
+
+    fn deref(&self) -> &Stores {
+        &self.stores
+    }
 }
 
 impl Repositories {
@@ -61,10 +64,7 @@ impl Repositories {
             + Clone,
     {
         Self {
-            users: Arc::new(store.clone()),
-            tasks: Arc::new(store.clone()),
-            sessions: Arc::new(store.clone()),
-            throttle: Arc::new(store),
+            stores: Stores::single(store),
             teardown: None,
         }
     }
