@@ -293,6 +293,38 @@ mod tests {
         );
     }
 
+    fn example(text: &str) -> HashMap<String, String> {
+        dotenvy::from_read_iter(text.as_bytes())
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn the_example_env_files_are_valid_and_complete() {
+        let development = example(include_str!("../../.env.example"));
+        assert!(Config::from_map(&development).is_ok());
+        let mut production = example(include_str!("../../.env.production.example"));
+        for name in [
+            "TASKFLOW_PROFILE",
+            "TASKFLOW_BIND",
+            "TASKFLOW_ALLOWED_ORIGINS",
+            "TASKFLOW_BODY_LIMIT_BYTES",
+        ] {
+            assert!(
+                development.contains_key(name) && production.contains_key(name),
+                "{name}"
+            );
+        }
+        // The production example is refused until a real secret is filled in.
+        assert!(Config::from_map(&production).is_err());
+        production.insert(
+            "TASKFLOW_JWT_SECRET".into(),
+            "Zq2vN4xR7pL1mW9tY3bH6cF0dS5gJeQk8".into(),
+        );
+        let config = Config::from_map(&production).unwrap();
+        assert_eq!(config.profile, Profile::Production);
+    }
+
     #[test]
     fn bad_values_name_their_variable() {
         let err = Config::from_map(&vars(&[("TASKFLOW_BODY_LIMIT_BYTES", "lots")])).unwrap_err();

@@ -9,6 +9,7 @@ use http::header::{
 };
 use http::{HeaderMap, Method};
 use taskflow_core::auth::session::ClientMeta;
+use taskflow_core::domain::UserId;
 
 use crate::app::App;
 use crate::headers::{X_CSRF_TOKEN, X_FORWARDED_FOR_NAME, request_id};
@@ -26,6 +27,8 @@ pub struct RequestContext {
     pub route: &'static str,
     /// When the request arrived (for the latency histogram).
     pub started: Instant,
+    /// The authenticated user, once known (for the request's log line).
+    user: std::sync::OnceLock<UserId>,
     headers: HeaderMap,
 }
 
@@ -55,6 +58,7 @@ impl RequestContext {
             client_ip,
             route: crate::routes::template(path),
             started: Instant::now(),
+            user: std::sync::OnceLock::new(),
             headers: headers.clone(),
         }
     }
@@ -67,6 +71,16 @@ impl RequestContext {
     /// All headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
+    }
+
+    /// Records who made the request, once authenticated.
+    pub(crate) fn set_user(&self, user: UserId) {
+        let _ = self.user.set(user);
+    }
+
+    /// The authenticated user, if the request was authenticated.
+    pub fn user(&self) -> Option<UserId> {
+        self.user.get().copied()
     }
 
     pub(crate) fn authorization(&self) -> Option<&str> {

@@ -39,11 +39,19 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
         crate::headers::set_cache_control(response.headers_mut(), crate::headers::NO_STORE);
     }
     let status = response.status().as_u16();
-    app.0.metrics.observe(
-        ctx.route,
-        ctx.method.as_str(),
+    let elapsed = ctx.started.elapsed();
+    app.0
+        .metrics
+        .observe(ctx.route, ctx.method.as_str(), status, elapsed);
+    // One line per request; never an email, token or password (the user by id only).
+    tracing::info!(
+        request_id = %ctx.request_id,
+        method = %ctx.method,
+        route = ctx.route,
         status,
-        ctx.started.elapsed(),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        user_id = ctx.user().map(tracing::field::display),
+        "request"
     );
     response
 }
@@ -93,6 +101,7 @@ pub(crate) async fn authenticate(app: &App, ctx: &RequestContext) -> Result<Call
         .limits
         .check_api_user(&principal.user_id)
         .into_result()?;
+    ctx.set_user(principal.user_id);
     Ok(Caller { principal, limit })
 }
 
