@@ -258,17 +258,30 @@ pub struct Stores {
     pub health: Arc<dyn StorageHealth>,
 }
 
+/// A store that serves every port (the embedded store, MongoDB), cheap to clone.
+pub trait Store:
+    UserRepository
+    + TaskRepository
+    + SessionRepository
+    + LoginThrottleRepository
+    + StorageHealth
+    + Clone
+{
+}
+
+impl<S> Store for S where
+    S: UserRepository
+        + TaskRepository
+        + SessionRepository
+        + LoginThrottleRepository
+        + StorageHealth
+        + Clone
+{
+}
+
 impl Stores {
     /// Every port served by one store.
-    pub fn single<S>(store: S) -> Self
-    where
-        S: UserRepository
-            + TaskRepository
-            + SessionRepository
-            + LoginThrottleRepository
-            + StorageHealth
-            + Clone,
-    {
+    pub fn single<S: Store>(store: S) -> Self {
         Self {
             users: Arc::new(store.clone()),
             tasks: Arc::new(store.clone()),

@@ -28,10 +28,7 @@ use crate::domain::{
     NewTask, Priority, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle, UserId,
 };
 use crate::memory::MemoryStore;
-use crate::ports::{
-    LoginThrottleRepository, SessionRepository, StorageHealth, Stores, TaskRepository,
-    UserRepository,
-};
+use crate::ports::{Store, Stores};
 use crate::query::{CursorCodec, CursorKey};
 use crate::service::TaskService;
 
@@ -54,15 +51,7 @@ impl std::ops::Deref for Repositories {
 
 impl Repositories {
     /// Wraps a store implementing every port.
-    pub fn new<S>(store: S) -> Self
-    where
-        S: UserRepository
-            + TaskRepository
-            + SessionRepository
-            + LoginThrottleRepository
-            + StorageHealth
-            + Clone,
-    {
+    pub fn new<S: Store>(store: S) -> Self {
         Self {
             stores: Stores::single(store),
             teardown: None,
