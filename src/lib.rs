@@ -1,7 +1,8 @@
 //! TaskFlow: an embeddable task-management backend.
 //!
 //! This facade re-exports the workspace crates so that applications depend on one package and
-//! pick the storage and HTTP adapters they need with features (`mongo`, `axum`, `warp`);
+//! pick the storage and HTTP adapters they need with features (`mongo`, `axum`, `warp`, and
+//! `sentry` for error tracking);
 //! [`server`] holds what the example servers share.
 
 #[cfg(feature = "axum")]

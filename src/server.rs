@@ -1,5 +1,6 @@
-//! What both example servers share: configuration, logging, the store, binding, shutdown
-//! signals and exit codes; an example only names its adapter's `serve`.
+//! What both example servers share: configuration, logging (and error tracking with the
+//! `sentry` feature), the store, binding, shutdown signals and exit codes; an example only
+//! names its adapter's `serve`.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -88,6 +89,9 @@ where
         }
     };
     init_tracing(config.profile);
+    // Held until the server stops: dropping it flushes the events still queued.
+    #[cfg(feature = "sentry")]
+    let _error_tracking = taskflow_http::error_tracking::init(&config);
     let app = match build_app(&config).await {
         Ok(app) => app,
         Err(e) => {

@@ -100,8 +100,9 @@ fn context(app: &App, request: &Request) -> RequestContext {
     )
 }
 
-fn respond(app: &App, ctx: &RequestContext, reply: Reply) -> Response {
-    endpoints::finish(app, ctx, reply).map(Body::from)
+/// Runs the handler's work in the request's span and renders its reply.
+async fn respond(app: &App, ctx: &RequestContext, work: impl Future<Output = Reply>) -> Response {
+    endpoints::run(app, ctx, work).await.map(Body::from)
 }
 
 /// Reads the body within the configured limit; over it, the 413 problem.
@@ -115,11 +116,13 @@ async fn read_body(app: &App, request: Request) -> Result<Bytes, taskflow_http::
 macro_rules! with_body {
     ($app:ident, $request:ident, |$ctx:ident, $body:ident| $call:expr) => {{
         let $ctx = context(&$app, &$request);
-        let reply = match read_body(&$app, $request).await {
-            Ok($body) => $call.await,
-            Err(problem) => Err(problem),
+        let work = async {
+            match read_body(&$app, $request).await {
+                Ok($body) => $call.await,
+                Err(problem) => Err(problem),
+            }
         };
-        respond(&$app, &$ctx, reply)
+        respond(&$app, &$ctx, work).await
     }};
 }
 
@@ -137,22 +140,22 @@ async fn token(State(app): State<App>, request: Request) -> Response {
 
 async fn refresh(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, auth::refresh(&app, &ctx).await)
+    respond(&app, &ctx, auth::refresh(&app, &ctx)).await
 }
 
 async fn logout(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, auth::logout(&app, &ctx).await)
+    respond(&app, &ctx, auth::logout(&app, &ctx)).await
 }
 
 async fn logout_all(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, auth::logout_all(&app, &ctx).await)
+    respond(&app, &ctx, auth::logout_all(&app, &ctx)).await
 }
 
 async fn me(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, auth::me(&app, &ctx).await)
+    respond(&app, &ctx, auth::me(&app, &ctx)).await
 }
 
 async fn create_task(State(app): State<App>, request: Request) -> Response {
@@ -162,12 +165,12 @@ async fn create_task(State(app): State<App>, request: Request) -> Response {
 async fn list_tasks(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
     let query = request.uri().query().unwrap_or_default();
-    respond(&app, &ctx, tasks::list(&app, &ctx, query).await)
+    respond(&app, &ctx, tasks::list(&app, &ctx, query)).await
 }
 
 async fn task_stats(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, tasks::stats(&app, &ctx).await)
+    respond(&app, &ctx, tasks::stats(&app, &ctx)).await
 }
 
 /// The `{id}` segment as sent: axum's `Path` would reject what is not UTF-8 in its own format,
@@ -178,7 +181,7 @@ fn task_id(request: &Request) -> String {
 
 async fn get_task(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, tasks::get(&app, &ctx, &task_id(&request)).await)
+    respond(&app, &ctx, tasks::get(&app, &ctx, &task_id(&request))).await
 }
 
 async fn update_task(State(app): State<App>, request: Request) -> Response {
@@ -190,39 +193,38 @@ async fn update_task(State(app): State<App>, request: Request) -> Response {
 
 async fn delete_task(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(
-        &app,
-        &ctx,
-        tasks::delete(&app, &ctx, &task_id(&request)).await,
-    )
+    respond(&app, &ctx, tasks::delete(&app, &ctx, &task_id(&request))).await
 }
 
 async fn live(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, ops::live())
+    respond(&app, &ctx, async { ops::live() }).await
 }
 
 async fn ready(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, ops::ready(&app).await)
+    respond(&app, &ctx, ops::ready(&app)).await
 }
 
 async fn openapi(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, ops::openapi())
+    respond(&app, &ctx, async { ops::openapi() }).await
 }
 
 async fn metrics(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, ops::metrics(&app))
+    respond(&app, &ctx, async { ops::metrics(&app) }).await
 }
 
 async fn not_found(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, Err(ops::route_not_found()))
+    respond(&app, &ctx, async { Err(ops::route_not_found()) }).await
 }
 
 async fn method_not_allowed(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, Err(ops::method_not_allowed(ctx.route)))
+    respond(&app, &ctx, async {
+        Err(ops::method_not_allowed(ctx.route))
+    })
+    .await
 }

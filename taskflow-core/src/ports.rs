@@ -227,6 +227,67 @@ pub struct PoolStats {
     pub checkout_failures: u64,
 }
 
+/// A latency histogram's state since start, for the metrics: how many observations fell in
+/// each bucket (not cumulative) and their sum.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencyHistogram {
+    /// Upper bounds of the buckets in seconds, ascending; `counts` has one more entry, for
+    /// the observations above the last bound.
+    pub bounds: Vec<f64>,
+    /// Observations per bucket (`bounds.len() + 1` of them).
+    pub counts: Vec<u64>,
+    /// The sum of every observation, in seconds.
+    pub sum_seconds: f64,
+}
+
+impl LatencyHistogram {
+    /// How many observations there were.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// How a storage command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandOutcome {
+    /// The server answered success.
+    Succeeded,
+    /// The command failed (server error, network error, timeout).
+    Failed,
+}
+
+impl CommandOutcome {
+    /// `succeeded` or `failed` (a metrics label).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The latency of one kind of storage command (by the store's own command name, `find`,
+/// `insert`, ...) with one outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandLatency {
+    /// The command name as the store calls it.
+    pub command: String,
+    /// How the commands ended.
+    pub outcome: CommandOutcome,
+    /// Their latencies (round trip included).
+    pub latency: LatencyHistogram,
+}
+
+/// How long storage work takes, for the metrics: waiting for a pooled connection and running
+/// each kind of command.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageTimings {
+    /// From asking the pool for a connection to getting one.
+    pub pool_wait: LatencyHistogram,
+    /// Per command name and outcome.
+    pub commands: Vec<CommandLatency>,
+}
+
 /// Answers whether the store can serve requests right now (for readiness probes) and how its
 /// connections are used (for metrics).
 #[async_trait]
@@ -239,6 +300,11 @@ pub trait StorageHealth: Send + Sync + 'static {
 
     /// The connection pool's state; `None` for stores without connections (in memory).
     fn pool_stats(&self) -> Option<PoolStats> {
+        None
+    }
+
+    /// Pool wait and command latencies since start; `None` for stores without connections.
+    fn timings(&self) -> Option<StorageTimings> {
         None
     }
 }

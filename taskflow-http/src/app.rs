@@ -112,6 +112,8 @@ impl App {
         )
         .with_session_policy(security.sessions);
         let csrf = CsrfGuard::new(CsrfTokens::new(secret), settings.allowed_origins.clone());
+        let mut metrics = crate::metrics::Metrics::default();
+        metrics.attach_storage(stores.health.clone());
         Self(Arc::new(Inner {
             tasks,
             auth,
@@ -121,7 +123,7 @@ impl App {
             health: stores.health,
             access_ttl_secs,
             settings,
-            metrics: crate::metrics::Metrics::default(),
+            metrics,
         }))
     }
 

@@ -58,6 +58,9 @@ pub struct Config {
     pub body_limit: usize,
     /// `TASKFLOW_TRUSTED_PROXIES`.
     pub trusted_proxies: TrustedProxies,
+    /// `TASKFLOW_SENTRY_DSN`: where 5xx answers and panics are reported (the `sentry`
+    /// feature); `None` reports nothing.
+    pub sentry_dsn: Option<SecretString>,
 }
 
 /// Secrets that are public by being in examples and tutorials.
@@ -112,6 +115,7 @@ impl Config {
         let allowed_origins = AllowedOrigins::parse(origins)
             .map_err(|e| ConfigError(format!("TASKFLOW_ALLOWED_ORIGINS: {e}")))?;
         let jwt_secret = jwt_secret(var("TASKFLOW_JWT_SECRET"), production)?;
+        let sentry_dsn = sentry_dsn(var("TASKFLOW_SENTRY_DSN"))?;
         let rate = |name: &str, default: u32| -> Result<NonZeroU32, ConfigError> {
             let n: u32 = parse(var(name), name, default)?;
             NonZeroU32::new(n).ok_or_else(|| bad(name, "0", "a positive integer"))
@@ -149,6 +153,7 @@ impl Config {
             )?,
             trusted_proxies: TrustedProxies::parse(var("TASKFLOW_TRUSTED_PROXIES").unwrap_or(""))
                 .map_err(|e| ConfigError(format!("TASKFLOW_TRUSTED_PROXIES: {e}")))?,
+            sentry_dsn,
         })
     }
 }
@@ -199,6 +204,31 @@ fn jwt_secret(value: Option<&str>, production: bool) -> Result<SecretSlice<u8>, 
             Ok(SecretSlice::from(bytes))
         }
     }
+}
+
+/// The error-tracking DSN, checked here so that a typo stops the start rather than silently
+/// reporting nothing; never echoed.
+fn sentry_dsn(value: Option<&str>) -> Result<Option<SecretString>, ConfigError> {
+    value
+        .map(|dsn| {
+            check_sentry_dsn(dsn)?;
+            Ok(SecretString::from(dsn.trim().to_owned()))
+        })
+        .transpose()
+}
+
+#[cfg(feature = "sentry")]
+fn check_sentry_dsn(dsn: &str) -> Result<(), ConfigError> {
+    crate::error_tracking::parse_dsn(dsn).map(drop)
+}
+
+#[cfg(not(feature = "sentry"))]
+fn check_sentry_dsn(_: &str) -> Result<(), ConfigError> {
+    Err(ConfigError(
+        "TASKFLOW_SENTRY_DSN is set but this build lacks the `sentry` feature \
+         (build with `--features taskflow/sentry`)"
+            .into(),
+    ))
 }
 
 fn getrandom_fill(bytes: &mut [u8]) {
@@ -279,18 +309,64 @@ mod tests {
         assert!(prod(&[("TASKFLOW_JWT_SECRET", STRONG)]).is_ok());
     }
 
-    #[test]
-    fn secrets_stay_out_of_debug() {
-        let config = Config::from_map(&vars(&[
+    /// A DSN whose key must stay secret (only the `sentry` build accepts one).
+    const DSN: &str = "https://dsnkey4242@o1.ingest.example.com/42";
+
+    fn with_secrets() -> Config {
+        let mut all = vec![
             ("TASKFLOW_JWT_SECRET", STRONG),
             ("TASKFLOW_MONGODB_URI", "mongodb://user:hunter2@db/"),
-        ]))
-        .unwrap();
-        let debug = format!("{config:?}");
-        assert!(
-            !debug.contains("strong") && !debug.contains("hunter2"),
-            "{debug}"
-        );
+        ];
+        if cfg!(feature = "sentry") {
+            all.push(("TASKFLOW_SENTRY_DSN", DSN));
+        }
+        Config::from_map(&vars(&all)).unwrap()
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let config = with_secrets();
+        assert!(config.mongodb_uri.is_some());
+        assert_eq!(config.sentry_dsn.is_some(), cfg!(feature = "sentry"));
+        let app = crate::App::from_config(&config, crate::Stores::memory()).unwrap();
+        for debug in [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            format!("{app:?}"),
+        ] {
+            for secret in ["strong", "0123456789abcdef", "hunter2", "dsnkey4242"] {
+                assert!(!debug.contains(secret), "{secret} in {debug}");
+            }
+        }
+    }
+
+    #[test]
+    fn refused_secrets_are_never_echoed() {
+        let cases = [
+            ("TASKFLOW_JWT_SECRET", "short-hunter2"),
+            ("TASKFLOW_JWT_SECRET", "changeme-hunter2-changeme-hunter2-x"),
+            ("TASKFLOW_SENTRY_DSN", "not-a-dsn-hunter2"),
+        ];
+        for (name, value) in cases {
+            let err = Config::from_map(&vars(&[(name, value)])).unwrap_err();
+            let message = err.to_string();
+            assert!(message.contains(name), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_sentry_dsn_needs_the_sentry_feature() {
+        let result = Config::from_map(&vars(&[("TASKFLOW_SENTRY_DSN", DSN)]));
+        if cfg!(feature = "sentry") {
+            assert!(result.unwrap().sentry_dsn.is_some());
+        } else {
+            let message = result.unwrap_err().to_string();
+            assert!(message.contains("`sentry` feature"), "{message}");
+            assert!(!message.contains("dsnkey4242"), "{message}");
+        }
+        let empty = Config::from_map(&vars(&[("TASKFLOW_SENTRY_DSN", "")])).unwrap();
+        assert!(empty.sentry_dsn.is_none());
     }
 
     fn example(text: &str) -> HashMap<String, String> {
@@ -309,6 +385,7 @@ mod tests {
             "TASKFLOW_BIND",
             "TASKFLOW_ALLOWED_ORIGINS",
             "TASKFLOW_BODY_LIMIT_BYTES",
+            "TASKFLOW_SENTRY_DSN",
         ] {
             assert!(
                 development.contains_key(name) && production.contains_key(name),

@@ -1,5 +1,5 @@
 //! What the endpoints need to know about a request, read once from its method, headers and
-//! peer address, whichever framework received it.
+//! peer address, whichever framework received it; and the request's tracing span.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -30,6 +30,7 @@ pub struct RequestContext {
     /// The authenticated user, once known (for the request's log line).
     user: std::sync::OnceLock<UserId>,
     headers: HeaderMap,
+    span: tracing::Span,
 }
 
 impl RequestContext {
@@ -52,15 +53,35 @@ impl RequestContext {
             .settings
             .trusted_proxies
             .client_ip(peer.ip(), forwarded.as_deref());
+        let request_id = request_id(headers);
+        let route = crate::routes::template(path);
+        // The template, never the raw path (ids); no header, cookie or body ever goes in.
+        let span = tracing::info_span!(
+            "http.request",
+            request_id = %request_id,
+            method = %method,
+            route,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            user_id = tracing::field::Empty,
+        );
         Self {
-            request_id: request_id(headers),
+            request_id,
             method: method.clone(),
             client_ip,
-            route: crate::routes::template(path),
+            route,
             started: Instant::now(),
             user: std::sync::OnceLock::new(),
             headers: headers.clone(),
+            span,
         }
+    }
+
+    /// The request's `http.request` span: the adapters run the endpoint in it (see
+    /// [`crate::endpoints::run`]), so every event of the request's services and storage
+    /// calls carries its request id, route and user.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// A header as text, if present and visible ASCII.
@@ -75,7 +96,9 @@ impl RequestContext {
 
     /// Records who made the request, once authenticated.
     pub(crate) fn set_user(&self, user: UserId) {
-        let _ = self.user.set(user);
+        if self.user.set(user).is_ok() {
+            self.span.record("user_id", tracing::field::display(user));
+        }
     }
 
     /// The authenticated user, if the request was authenticated.

@@ -10,6 +10,8 @@ pub mod context;
 pub mod cookies;
 pub mod cors;
 pub mod endpoints;
+#[cfg(feature = "sentry")]
+pub mod error_tracking;
 pub mod headers;
 pub mod metrics;
 pub mod openapi;

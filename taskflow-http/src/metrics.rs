@@ -1,13 +1,19 @@
 //! Prometheus metrics, recorded in one place ([`crate::endpoints::finish`]) so both adapters
 //! export the same names and labels: HTTP requests and latency by route template, method and
-//! status; auth outcomes; rate-limit rejections by policy; storage errors by kind.
+//! status; auth events; rate-limit rejections by policy; storage errors by kind; and, read
+//! from the store at scrape time, its pool and command latencies. Every metric is described
+//! in `docs/metrics.md`.
+
+mod auth_event;
+mod storage;
+
+pub use auth_event::AuthEvent;
 
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -25,9 +31,8 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    action: &'static str,
-    outcome: &'static str,
+struct EventLabels {
+    event: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,15 +55,9 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<HttpLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
-    auth: Family<OutcomeLabels, Counter>,
+    auth_events: Family<EventLabels, Counter>,
     rate_limited: Family<PolicyLabels, Counter>,
     storage_errors: Family<KindLabels, Counter>,
-    pool: Family<PoolLabels, Gauge>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PoolLabels {
-    state: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -74,10 +73,9 @@ impl Default for Metrics {
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
-        let auth = Family::<OutcomeLabels, Counter>::default();
+        let auth_events = Family::<EventLabels, Counter>::default();
         let rate_limited = Family::<PolicyLabels, Counter>::default();
         let storage_errors = Family::<KindLabels, Counter>::default();
-        let pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route template, method and status",
@@ -89,9 +87,9 @@ impl Default for Metrics {
             latency.clone(),
         );
         registry.register(
-            "auth_outcomes",
-            "Authentication outcomes by action",
-            auth.clone(),
+            "auth_events",
+            "Authentication events (register, login_success, login_failure, refresh_reuse_detected, ...)",
+            auth_events.clone(),
         );
         registry.register(
             "rate_limited",
@@ -103,19 +101,13 @@ impl Default for Metrics {
             "Storage failures by kind (unavailable, internal)",
             storage_errors.clone(),
         );
-        registry.register(
-            "storage_pool_connections",
-            "Storage connection pool: open and checked_out connections, checkout_failures since start",
-            pool.clone(),
-        );
         Self {
             registry,
             requests,
             latency,
-            auth,
+            auth_events,
             rate_limited,
             storage_errors,
-            pool,
         }
     }
 }
@@ -134,11 +126,6 @@ impl Metrics {
         self.latency
             .get_or_create(&RouteLabels { route, method })
             .observe(elapsed.as_secs_f64());
-        if let Some((action, outcome)) = auth_outcome(route, status) {
-            self.auth
-                .get_or_create(&OutcomeLabels { action, outcome })
-                .inc();
-        }
         match status {
             503 => self
                 .storage_errors
@@ -161,46 +148,29 @@ impl Metrics {
             .inc();
     }
 
-    /// The Prometheus text exposition, with the pool gauges read from `pool` now.
-    pub fn render(&self, pool: Option<taskflow_core::ports::PoolStats>) -> String {
-        if let Some(stats) = pool {
-            for (state, value) in [
-                ("open", stats.open),
-                ("checked_out", stats.checked_out),
-                ("checkout_failures", stats.checkout_failures),
-            ] {
-                self.pool
-                    .get_or_create(&PoolLabels { state })
-                    .set(i64::try_from(value).unwrap_or(i64::MAX));
-            }
-        }
+    /// Records an authentication event.
+    pub fn auth_event(&self, event: AuthEvent) {
+        self.auth_events
+            .get_or_create(&EventLabels {
+                event: event.as_str(),
+            })
+            .inc();
+    }
+
+    /// Exports the pool and command metrics of `health`, read from it at every scrape.
+    pub fn attach_storage(
+        &mut self,
+        health: std::sync::Arc<dyn taskflow_core::ports::StorageHealth>,
+    ) {
+        self.registry
+            .register_collector(Box::new(storage::StorageCollector::new(health)));
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
-}
-
-/// The auth outcome a response stands for, if it answers an auth action.
-fn auth_outcome(route: &'static str, status: u16) -> Option<(&'static str, &'static str)> {
-    let action = route.strip_prefix("/api/v1/auth/")?;
-    let action = match action {
-        "register" => "register",
-        "login" => "login",
-        "token" => "token",
-        "refresh" => "refresh",
-        "logout" => "logout",
-        "logout-all" => "logout_all",
-        _ => return None,
-    };
-    let outcome = match status {
-        200..=299 => "success",
-        401 => "rejected",
-        403 => "csrf_failed",
-        409 => "conflict",
-        429 => "throttled",
-        400 | 413 | 415 | 422 => "invalid",
-        _ => "error",
-    };
-    Some((action, outcome))
 }

@@ -10,6 +10,7 @@ use taskflow_core::error::{ErrorCode, ValidationErrors};
 use taskflow_core::service::{AuthError, TaskError};
 
 use crate::headers::{RATELIMIT, RATELIMIT_POLICY, set_rate_limit_headers};
+use crate::metrics::AuthEvent;
 
 /// The media type of problem responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -83,6 +84,8 @@ struct Details {
     allow: Option<&'static str>,
     /// `RateLimit-Policy` and `RateLimit` of an account slowed down by failed logins.
     backoff: Option<(String, String)>,
+    /// The authentication event this answer stands for, when only its cause tells.
+    auth_event: Option<AuthEvent>,
 }
 
 /// The problem+json body (RFC 9457), as documented in the OpenAPI document.
@@ -133,6 +136,7 @@ impl Problem {
             rate_limit: None,
             allow: None,
             backoff: None,
+            auth_event: None,
         }))
     }
 
@@ -172,6 +176,17 @@ impl Problem {
             (None, ErrorCode::RateLimited) => Some(BACKOFF_POLICY),
             _ => None,
         }
+    }
+
+    /// The authentication event this problem stands for, if its cause names one (a wrong
+    /// password, a reused refresh token, ...).
+    pub fn auth_event(&self) -> Option<AuthEvent> {
+        self.0.auth_event
+    }
+
+    fn with_auth_event(mut self, event: AuthEvent) -> Self {
+        self.0.auth_event = Some(event);
+        self
     }
 
     /// The code.
@@ -269,13 +284,15 @@ impl From<AuthError> for Problem {
                     format!("\"{BACKOFF_POLICY}\";q=5;w=3600"),
                     format!("\"{BACKOFF_POLICY}\";r=0;t={secs}"),
                 ));
-                problem
+                problem.with_auth_event(AuthEvent::LoginThrottled)
             }
-            AuthError::EmailTaken => Self::new(e.code(), "An account with this email exists."),
-            AuthError::InvalidCredentials => Self::new(e.code(), "Invalid email or password."),
-            AuthError::Unauthorized | AuthError::RefreshTokenReused => {
-                Self::new(e.code(), "Valid credentials are required.")
-            }
+            AuthError::EmailTaken => Self::new(e.code(), "An account with this email exists.")
+                .with_auth_event(AuthEvent::RegisterEmailTaken),
+            AuthError::InvalidCredentials => Self::new(e.code(), "Invalid email or password.")
+                .with_auth_event(AuthEvent::LoginFailure),
+            AuthError::Unauthorized => Self::new(e.code(), "Valid credentials are required."),
+            AuthError::RefreshTokenReused => Self::new(e.code(), "Valid credentials are required.")
+                .with_auth_event(AuthEvent::RefreshReuseDetected),
             AuthError::Hashing(_) | AuthError::Signing(_) | AuthError::Storage(_) => {
                 Self::new(e.code(), storage_detail(e.code()))
             }
@@ -296,6 +313,7 @@ impl From<CsrfError> for Problem {
             e.code(),
             "A valid CSRF token (X-CSRF-Token) from an allowed origin is required.",
         )
+        .with_auth_event(AuthEvent::CsrfRejected)
     }
 }
 

@@ -50,8 +50,9 @@ pub struct MongoConfig {
     /// default `true`). With `w: "majority"` a replica set journals anyway; this also makes a
     /// standalone server's acknowledged writes survive a crash.
     pub journal: bool,
-    /// Receives every command the driver sends and its outcome (command monitoring), for
-    /// tracing or tests; `None` (the default) monitors nothing.
+    /// Also receives every command the driver sends and its outcome (command monitoring), for
+    /// tracing or tests, after the store has timed it for its metrics; `None` (the default)
+    /// leaves the events to the store alone.
     pub command_event_handler: Option<EventHandler<CommandEvent>>,
 }
 

@@ -28,7 +28,10 @@ mod query;
 mod sessions;
 mod tasks;
 mod throttle;
+mod timing;
 mod users;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
@@ -37,7 +40,7 @@ use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 use taskflow_core::StorageError;
 use taskflow_core::domain::{Task, UserId};
-use taskflow_core::ports::StorageHealth;
+use taskflow_core::ports::{StorageHealth, StorageTimings};
 use taskflow_core::query::ListRequest;
 
 pub use config::{MongoConfig, WriteAcknowledgement};
@@ -58,8 +61,16 @@ pub struct MongoStore {
     sessions: Collection<Document>,
     tokens: Collection<Document>,
     failures: Collection<Document>,
-    /// Pool counters, when the store built its own client (and so its event handlers).
-    pool: Option<std::sync::Arc<pool::PoolCounters>>,
+    /// Pool counters and command latencies, when the store built its own client (and so its
+    /// event handlers).
+    monitors: Option<Monitors>,
+}
+
+/// What the store's own event handlers record.
+#[derive(Debug, Clone)]
+struct Monitors {
+    pool: Arc<pool::PoolCounters>,
+    commands: Arc<timing::CommandTimings>,
 }
 
 impl MongoStore {
@@ -91,15 +102,19 @@ impl MongoStore {
             WriteAcknowledgement::Primary => Acknowledgment::Nodes(1),
         };
         options.write_concern = Some(WriteConcern::builder().w(w).journal(config.journal).build());
-        if config.command_event_handler.is_some() {
-            options.command_event_handler = config.command_event_handler;
-        }
-        let counters = std::sync::Arc::new(pool::PoolCounters::default());
-        options.cmap_event_handler = Some(pool::PoolCounters::handler(counters.clone()));
+        let monitors = Monitors {
+            pool: Arc::default(),
+            commands: Arc::default(),
+        };
+        options.command_event_handler = Some(timing::CommandTimings::handler(
+            monitors.commands.clone(),
+            config.command_event_handler,
+        ));
+        options.cmap_event_handler = Some(pool::PoolCounters::handler(monitors.pool.clone()));
         let client =
             Client::with_options(options).map_err(|e| MongoError::InvalidConfig(Box::new(e)))?;
         let mut store = Self::with_client(client, &config.database);
-        store.pool = Some(counters);
+        store.monitors = Some(monitors);
         store.ensure_indexes().await?;
         Ok(store)
     }
@@ -116,7 +131,7 @@ impl MongoStore {
             failures: database.collection(LOGIN_FAILURES),
             database,
             client,
-            pool: None,
+            monitors: None,
         }
     }
 
@@ -222,6 +237,13 @@ impl StorageHealth for MongoStore {
     }
 
     fn pool_stats(&self) -> Option<taskflow_core::ports::PoolStats> {
-        self.pool.as_ref().map(|counters| counters.snapshot())
+        self.monitors.as_ref().map(|m| m.pool.snapshot())
+    }
+
+    fn timings(&self) -> Option<StorageTimings> {
+        self.monitors.as_ref().map(|m| StorageTimings {
+            pool_wait: m.pool.wait(),
+            commands: m.commands.snapshot(),
+        })
     }
 }

@@ -1,12 +1,14 @@
-//! Connection-pool use, counted from the driver's CMAP events (the driver exposes no pool
-//! snapshot), for the `/metrics` endpoint.
+//! Connection-pool use and checkout wait, counted from the driver's CMAP events (the driver
+//! exposes no pool snapshot), for the `/metrics` endpoint.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use mongodb::event::EventHandler;
 use mongodb::event::cmap::CmapEvent;
-use taskflow_core::ports::PoolStats;
+use taskflow_core::ports::{LatencyHistogram, PoolStats};
+
+use crate::timing::AtomicHistogram;
 
 /// Counters fed by the driver's pool events.
 #[derive(Debug, Default)]
@@ -14,6 +16,8 @@ pub(crate) struct PoolCounters {
     open: AtomicU64,
     checked_out: AtomicU64,
     checkout_failures: AtomicU64,
+    /// From checkout started to checked out (the driver measures it).
+    wait: AtomicHistogram,
 }
 
 impl PoolCounters {
@@ -26,7 +30,10 @@ impl PoolCounters {
         let (counter, up) = match event {
             CmapEvent::ConnectionCreated(_) => (&self.open, true),
             CmapEvent::ConnectionClosed(_) => (&self.open, false),
-            CmapEvent::ConnectionCheckedOut(_) => (&self.checked_out, true),
+            CmapEvent::ConnectionCheckedOut(out) => {
+                self.wait.observe(out.duration);
+                (&self.checked_out, true)
+            }
             CmapEvent::ConnectionCheckedIn(_) => (&self.checked_out, false),
             CmapEvent::ConnectionCheckoutFailed(_) => (&self.checkout_failures, true),
             _ => return,
@@ -47,5 +54,10 @@ impl PoolCounters {
             checked_out: self.checked_out.load(Ordering::Relaxed),
             checkout_failures: self.checkout_failures.load(Ordering::Relaxed),
         }
+    }
+
+    /// How long checkouts waited, since start.
+    pub(crate) fn wait(&self) -> LatencyHistogram {
+        self.wait.snapshot()
     }
 }

@@ -15,9 +15,9 @@ use crate::filters::Body;
 /// What every handler answers.
 pub(crate) type Response = warp::reply::Response;
 
-/// Renders an endpoint's reply for the request.
-fn respond(app: &App, ctx: &RequestContext, reply: Reply) -> Response {
-    render(&ctx.method, endpoints::finish(app, ctx, reply))
+/// Runs the handler's work in the request's span and renders its reply.
+async fn respond(app: &App, ctx: &RequestContext, work: impl Future<Output = Reply>) -> Response {
+    render(&ctx.method, endpoints::run(app, ctx, work).await)
 }
 
 /// The warp response of a rendered one. As axum does for routed responses, `Content-Length`
@@ -62,11 +62,13 @@ async fn with_body(
     body: Body,
     endpoint: impl AsyncFnOnce(&App, &RequestContext, &[u8]) -> Reply,
 ) -> Response {
-    let reply = match read_body(app, ctx, body).await {
-        Ok(bytes) => endpoint(app, ctx, &bytes).await,
-        Err(problem) => Err(problem),
+    let work = async {
+        match read_body(app, ctx, body).await {
+            Ok(bytes) => endpoint(app, ctx, &bytes).await,
+            Err(problem) => Err(problem),
+        }
     };
-    respond(app, ctx, reply)
+    respond(app, ctx, work).await
 }
 
 /// `POST /api/v1/auth/register`.
@@ -86,22 +88,22 @@ pub(crate) async fn token(app: App, ctx: RequestContext, body: Body) -> Response
 
 /// `POST /api/v1/auth/refresh`.
 pub(crate) async fn refresh(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, auth::refresh(&app, &ctx).await)
+    respond(&app, &ctx, auth::refresh(&app, &ctx)).await
 }
 
 /// `POST /api/v1/auth/logout`.
 pub(crate) async fn logout(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, auth::logout(&app, &ctx).await)
+    respond(&app, &ctx, auth::logout(&app, &ctx)).await
 }
 
 /// `POST /api/v1/auth/logout-all`.
 pub(crate) async fn logout_all(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, auth::logout_all(&app, &ctx).await)
+    respond(&app, &ctx, auth::logout_all(&app, &ctx)).await
 }
 
 /// `GET /api/v1/auth/me`.
 pub(crate) async fn me(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, auth::me(&app, &ctx).await)
+    respond(&app, &ctx, auth::me(&app, &ctx)).await
 }
 
 /// `POST /api/v1/tasks`.
@@ -111,17 +113,17 @@ pub(crate) async fn create_task(app: App, ctx: RequestContext, body: Body) -> Re
 
 /// `GET /api/v1/tasks?…`.
 pub(crate) async fn list_tasks(app: App, ctx: RequestContext, query: String) -> Response {
-    respond(&app, &ctx, tasks::list(&app, &ctx, &query).await)
+    respond(&app, &ctx, tasks::list(&app, &ctx, &query)).await
 }
 
 /// `GET /api/v1/tasks/stats`.
 pub(crate) async fn task_stats(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, tasks::stats(&app, &ctx).await)
+    respond(&app, &ctx, tasks::stats(&app, &ctx)).await
 }
 
 /// `GET /api/v1/tasks/{id}`.
 pub(crate) async fn get_task(app: App, ctx: RequestContext, id: String) -> Response {
-    respond(&app, &ctx, tasks::get(&app, &ctx, &id).await)
+    respond(&app, &ctx, tasks::get(&app, &ctx, &id)).await
 }
 
 /// `PATCH /api/v1/tasks/{id}`.
@@ -134,27 +136,27 @@ pub(crate) async fn update_task(app: App, ctx: RequestContext, id: String, body:
 
 /// `DELETE /api/v1/tasks/{id}`.
 pub(crate) async fn delete_task(app: App, ctx: RequestContext, id: String) -> Response {
-    respond(&app, &ctx, tasks::delete(&app, &ctx, &id).await)
+    respond(&app, &ctx, tasks::delete(&app, &ctx, &id)).await
 }
 
 /// `GET /health/live`.
 pub(crate) async fn live(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, ops::live())
+    respond(&app, &ctx, async { ops::live() }).await
 }
 
 /// `GET /health/ready`.
 pub(crate) async fn ready(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, ops::ready(&app).await)
+    respond(&app, &ctx, ops::ready(&app)).await
 }
 
 /// `GET /api/v1/openapi.json`.
 pub(crate) async fn openapi(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, ops::openapi())
+    respond(&app, &ctx, async { ops::openapi() }).await
 }
 
 /// `GET /metrics`.
 pub(crate) async fn metrics(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, ops::metrics(&app))
+    respond(&app, &ctx, async { ops::metrics(&app) }).await
 }
 
 /// A CORS preflight: the shared answer and the common headers (it is not an API request, so
@@ -175,7 +177,7 @@ pub(crate) async fn fallback(app: App, ctx: RequestContext) -> Result<Response, 
         "unmatched" => ops::route_not_found(),
         route => ops::method_not_allowed(route),
     };
-    Ok(respond(&app, &ctx, Err(problem)))
+    Ok(respond(&app, &ctx, async { Err(problem) }).await)
 }
 
 /// The safety net: any rejection that got past the fallback (none does, as the routes are

@@ -5,6 +5,11 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, Response};
 use serde_json::json;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use taskflow::core::{Clock as _, ManualClock, SystemClock};
+
 use crate::helpers::*;
 
 fn is_sane_request_id(id: &str) -> bool {
@@ -311,8 +316,21 @@ async fn actual_responses_share_credentials_with_the_allowed_origin_only() {
     assert_eq!(header(&none, "access-control-allow-origin"), None);
 }
 
+/// The value of the series `series` (name and labels exactly as exposed), if exposed.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let response = app.get("/metrics", HeaderMap::new()).await;
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "content-type").is_some_and(|ct| ct.starts_with("text/plain")));
+    response.text().await.expect("body")
+}
+
 #[tokio::test]
-async fn metrics_count_requests_by_route_template_status_and_auth_outcome() {
+async fn metrics_count_requests_by_route_template_status_and_auth_event() {
     let app = TestApp::spawn().await;
     let user = app.register("metrics@example.com").await;
     let task = user.create_task(&app, json!({"title": "counted"})).await;
@@ -322,30 +340,192 @@ async fn metrics_count_requests_by_route_template_status_and_auth_outcome() {
         .login_with("metrics@example.com", "wrong password", HeaderMap::new())
         .await;
     assert_eq!(wrong.status(), 401);
-    let response = app.get("/metrics", HeaderMap::new()).await;
-    assert_eq!(response.status(), 200);
-    assert!(header(&response, "content-type").is_some_and(|ct| ct.starts_with("text/plain")));
-    let text = response.text().await.expect("body");
+    let text = scrape(&app).await;
     for line in [
         r#"taskflow_http_requests_total{route="/api/v1/tasks/{id}",method="GET",status="200"} 1"#,
         r#"taskflow_http_requests_total{route="/api/v1/tasks",method="POST",status="201"} 1"#,
-        r#"taskflow_auth_outcomes_total{action="register",outcome="success"} 1"#,
-        r#"taskflow_auth_outcomes_total{action="login",outcome="rejected"} 1"#,
+        r#"taskflow_auth_events_total{event="register"} 1"#,
+        r#"taskflow_auth_events_total{event="login_failure"} 1"#,
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
     }
     assert!(text.contains("taskflow_http_request_duration_seconds_bucket{"));
-    let pool_line = text
-        .lines()
-        .find(|l| l.starts_with("taskflow_storage_pool_connections{state=\"open\"}"));
+    let open = metric(&text, r#"taskflow_storage_pool_connections{state="open"}"#);
     if std::env::var("TASKFLOW_TEST_STORE").as_deref() == Ok("mongo") {
-        let open: u64 = pool_line
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|n| n.parse().ok())
-            .expect("pool gauge on MongoDB");
-        assert!(open >= 1, "{text}");
+        assert!(open.expect("pool gauge on MongoDB") >= 1.0, "{text}");
+        let waits = metric(&text, "taskflow_storage_pool_wait_seconds_count");
+        assert!(waits.expect("pool wait on MongoDB") >= 1.0, "{text}");
+        for command in ["insert", "find"] {
+            let series = format!(
+                r#"taskflow_storage_command_duration_seconds_count{{command="{command}",outcome="succeeded"}}"#
+            );
+            assert!(
+                metric(&text, &series).is_some_and(|n| n >= 1.0),
+                "no {series} in\n{text}"
+            );
+        }
     } else {
-        assert_eq!(pool_line, None, "the embedded store has no pool");
+        assert_eq!(open, None, "the embedded store has no pool");
+        assert!(
+            !text.contains("taskflow_storage_command_duration_seconds"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_every_kind_of_auth_event() {
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let app = TestApp::spawn_with_clock(&[], clock.clone()).await;
+    let mut user = app.register("events@example.com").await;
+    let taken = json!({"email": "events@example.com", "password": TestUser::PASSWORD});
+    let again = app
+        .post("/api/v1/auth/register", &taken, HeaderMap::new())
+        .await;
+    assert_eq!(again.status(), 409);
+    user.absorb(
+        &app.login_with("events@example.com", TestUser::PASSWORD, HeaderMap::new())
+            .await,
+    );
+    let grant = app.token_grant("events@example.com").await;
+    let stolen = grant["refresh_token"].clone();
+    let rotate =
+        |token: &serde_json::Value| json!({"grant_type": "refresh_token", "refresh_token": token});
+    let rotated = app
+        .post("/api/v1/auth/token", &rotate(&stolen), HeaderMap::new())
+        .await;
+    assert_eq!(rotated.status(), 200);
+    clock.advance(Duration::from_secs(11));
+    let replay = app
+        .post("/api/v1/auth/token", &rotate(&stolen), HeaderMap::new())
+        .await;
+    assert_eq!(replay.status(), 401);
+    let refreshed = app
+        .post_empty("/api/v1/auth/refresh", user.browser_headers())
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    user.absorb(&refreshed);
+    let no_csrf = app
+        .post_empty("/api/v1/auth/refresh", user.cookie_headers())
+        .await;
+    assert_eq!(no_csrf.status(), 403);
+    let no_cookie = app
+        .post_empty("/api/v1/auth/refresh", HeaderMap::new())
+        .await;
+    assert_eq!(no_cookie.status(), 401);
+    assert_eq!(
+        app.get("/api/v1/auth/me", HeaderMap::new()).await.status(),
+        401
+    );
+    let logout = app
+        .post_empty("/api/v1/auth/logout", user.browser_headers())
+        .await;
+    assert_eq!(logout.status(), 204);
+    let other = app.login("events@example.com").await;
+    let all = app
+        .post_empty("/api/v1/auth/logout-all", other.browser_headers())
+        .await;
+    assert_eq!(all.status(), 204);
+    app.register("throttled@example.com").await;
+    for _ in 0..6 {
+        let wrong = app
+            .login_with("throttled@example.com", "wrong password", HeaderMap::new())
+            .await;
+        assert_eq!(wrong.status(), 401);
+    }
+    let throttled = app
+        .login_with(
+            "throttled@example.com",
+            TestUser::PASSWORD,
+            HeaderMap::new(),
+        )
+        .await;
+    assert_eq!(throttled.status(), 429);
+
+    let text = scrape(&app).await;
+    for (event, count) in [
+        ("register", 2.0),
+        ("register_email_taken", 1.0),
+        ("login_success", 3.0),
+        ("login_failure", 6.0),
+        ("login_throttled", 1.0),
+        ("refresh", 2.0),
+        ("refresh_failure", 1.0),
+        ("refresh_reuse_detected", 1.0),
+        ("logout", 1.0),
+        ("logout_all", 1.0),
+        ("csrf_rejected", 1.0),
+        ("access_rejected", 1.0),
+    ] {
+        let series = format!(r#"taskflow_auth_events_total{{event="{event}"}}"#);
+        assert_eq!(metric(&text, &series), Some(count), "{series} in\n{text}");
+    }
+    let backoff = r#"taskflow_rate_limited_total{policy="login-failures"}"#;
+    assert_eq!(metric(&text, backoff), Some(1.0), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_count_rate_limit_rejections_by_policy() {
+    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "1")]).await;
+    for expected in [401, 429, 429] {
+        let response = app
+            .login_with("nobody@example.com", "wrong password", HeaderMap::new())
+            .await;
+        assert_eq!(response.status(), expected);
+    }
+    let text = scrape(&app).await;
+    let series = r#"taskflow_rate_limited_total{policy="auth-ip"}"#;
+    assert_eq!(metric(&text, series), Some(2.0), "{text}");
+    assert_eq!(
+        metric(
+            &text,
+            r#"taskflow_http_requests_total{route="/api/v1/auth/login",method="POST",status="429"}"#
+        ),
+        Some(2.0),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn every_documented_metric_is_exposed() {
+    let docs = include_str!("../../docs/metrics.md");
+    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "2")]).await;
+    app.register("documented@example.com").await;
+    for expected in [401, 429] {
+        let response = app
+            .login_with("documented@example.com", "wrong password", HeaderMap::new())
+            .await;
+        assert_eq!(response.status(), expected);
+    }
+    let text = scrape(&app).await;
+    let exposed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert!(!exposed.is_empty(), "{text}");
+    for name in &exposed {
+        assert!(
+            docs.contains(&format!("`{name}")),
+            "{name} is not documented"
+        );
+    }
+    let mongo = std::env::var("TASKFLOW_TEST_STORE").as_deref() == Ok("mongo");
+    for documented in docs.lines().filter_map(|l| l.strip_prefix("| `taskflow_")) {
+        let name = format!(
+            "taskflow_{}",
+            documented.split('`').next().unwrap_or_default()
+        );
+        // Counted only once storage fails (tests/api/outage.rs checks it) or on MongoDB.
+        let failures = name == "taskflow_storage_errors_total";
+        let pooled = name.starts_with("taskflow_storage_pool") || name.contains("command_duration");
+        if !failures && (mongo || !pooled) {
+            let family = name.trim_end_matches("_total");
+            assert!(
+                exposed.contains(&family),
+                "documented {name} is not exposed:\n{text}"
+            );
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::context::RequestContext;
 use crate::cookies::CookieKind;
 use crate::headers::{NO_STORE, set_cache_control};
+use crate::metrics::AuthEvent;
 use crate::problem::Problem;
 use crate::views::{LoginView, RefreshView, TokenView, UserEnvelope, UserView};
 
@@ -90,6 +91,7 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
         .auth
         .register(registration, &ctx.client_meta())
         .await?;
+    app.0.metrics.auth_event(AuthEvent::Register);
     let mut response = json(
         StatusCode::CREATED,
         &UserEnvelope {
@@ -117,6 +119,7 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let credentials = input.validate().map_err(validation)?;
     let limit = limit_account(app, ip, &credentials.email)?;
     let (user, issued) = app.0.auth.login(credentials, &ctx.client_meta()).await?;
+    app.0.metrics.auth_event(AuthEvent::LoginSuccess);
     let view = LoginView {
         user: UserView::from(&user),
         access_expires_at: issued.access.expires_at,
@@ -141,7 +144,7 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let ip = limit_ip(app, ctx)?;
     let grant: TokenGrantInput = body(ctx, bytes)?;
-    let (issued, limit) = match grant {
+    let (issued, limit, event) = match grant {
         TokenGrantInput::Password { email, password } => {
             let credentials = LoginInput { email, password }
                 .validate()
@@ -150,12 +153,16 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
             (
                 app.0.auth.login(credentials, &ctx.client_meta()).await?.1,
                 limit,
+                AuthEvent::LoginSuccess,
             )
         }
-        TokenGrantInput::RefreshToken { refresh_token } => {
-            (app.0.auth.refresh(&refresh_token).await?, ip)
-        }
+        TokenGrantInput::RefreshToken { refresh_token } => (
+            app.0.auth.refresh(&refresh_token).await?,
+            ip,
+            AuthEvent::Refresh,
+        ),
     };
+    app.0.metrics.auth_event(event);
     let view = TokenView {
         access_token: &issued.access.token,
         refresh_token: issued.refresh.expose(),
@@ -189,6 +196,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
         .check_api_user(&presented.user_id)
         .into_result()?;
     let issued = app.0.auth.refresh(&token).await?;
+    app.0.metrics.auth_event(AuthEvent::Refresh);
     let mut response = json(
         StatusCode::OK,
         &RefreshView {
@@ -223,6 +231,7 @@ pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
         }
         (Err(problem), _) => return Err(problem),
     }
+    app.0.metrics.auth_event(AuthEvent::Logout);
     let mut response = no_store(empty(StatusCode::NO_CONTENT));
     clear_session_cookies(app, &mut response);
     Ok(response)
@@ -241,6 +250,7 @@ pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
 pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
     let caller = authenticate(app, ctx).await?;
     app.0.auth.logout_all(&caller.principal).await?;
+    app.0.metrics.auth_event(AuthEvent::LogoutAll);
     let mut response = no_store(empty(StatusCode::NO_CONTENT));
     clear_session_cookies(app, &mut response);
     Ok(with_limit(response, &caller.limit))

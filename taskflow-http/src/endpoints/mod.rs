@@ -18,17 +18,39 @@ use crate::app::App;
 use crate::context::RequestContext;
 use crate::cookies::CookieKind;
 use crate::headers::{set_common_headers, set_rate_limit_headers};
+use crate::metrics::AuthEvent;
 use crate::problem::Problem;
+use tracing::Instrument as _;
 
 /// What an endpoint answers.
 pub type Reply = Result<Response<Vec<u8>>, Problem>;
 
+/// Runs `endpoint` inside the request's span (so every event of its services and storage
+/// calls belongs to the request) and renders its reply with [`finish`]. Adapters pass the
+/// whole of their handler's work, body reading included.
+pub async fn run(
+    app: &App,
+    ctx: &RequestContext,
+    endpoint: impl Future<Output = Reply>,
+) -> Response<Vec<u8>> {
+    let reply = endpoint.instrument(ctx.span().clone()).await;
+    finish(app, ctx, reply)
+}
+
 /// Renders a reply for the request, with the headers every response carries (request id,
-/// `nosniff`, HSTS in production, CORS), and records its metrics.
+/// `nosniff`, HSTS in production, CORS), and records its metrics and its log line (in the
+/// request's span).
 pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>> {
+    let _entered = ctx.span().enter();
     let mut response = reply.unwrap_or_else(|problem| {
         if let Some(policy) = problem.rate_limit_policy() {
             app.0.metrics.rate_limited(policy);
+        }
+        let event = problem
+            .auth_event()
+            .or_else(|| AuthEvent::of_rejection(ctx.route, problem.code()));
+        if let Some(event) = event {
+            app.0.metrics.auth_event(event);
         }
         problem.into_response(&ctx.request_id)
     });
@@ -43,13 +65,18 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
     app.0
         .metrics
         .observe(ctx.route, ctx.method.as_str(), status, elapsed);
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    ctx.span().record("status", status);
+    ctx.span().record("latency_ms", latency_ms);
+    #[cfg(feature = "sentry")]
+    crate::error_tracking::report(ctx, status);
     // One line per request; never an email, token or password (the user by id only).
     tracing::info!(
         request_id = %ctx.request_id,
         method = %ctx.method,
         route = ctx.route,
         status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        latency_ms,
         user_id = ctx.user().map(tracing::field::display),
         "request"
     );

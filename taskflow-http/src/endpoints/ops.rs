@@ -84,8 +84,7 @@ pub fn openapi() -> Reply {
 /// # Errors
 /// Never; the signature matches the other endpoints.
 pub fn metrics(app: &App) -> Reply {
-    let mut response =
-        http::Response::new(app.0.metrics.render(app.0.health.pool_stats()).into_bytes());
+    let mut response = http::Response::new(app.0.metrics.render().into_bytes());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -1,0 +1,235 @@
+//! Error tracking with Sentry (the `sentry` feature; on when `TASKFLOW_SENTRY_DSN` is set):
+//! every 5xx answer is reported from [`crate::endpoints::finish`] with the request id, route,
+//! method and status as tags, and panics by Sentry's panic integration. Nothing of the
+//! request (headers, cookies, bodies, query) is ever attached; a `before_send` hook scrubs
+//! request and user data anyway, in case an integration adds some.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use secrecy::ExposeSecret;
+use sentry::protocol::Event;
+use sentry::types::Dsn;
+
+use crate::config::{Config, ConfigError, Profile};
+use crate::context::RequestContext;
+
+/// Keeps error tracking running; dropping it flushes pending events (hold it for the
+/// server's lifetime).
+pub type Guard = sentry::ClientInitGuard;
+
+/// Parses the DSN without ever echoing it (it is a secret: it lets anyone post events).
+///
+/// # Errors
+/// [`ConfigError`] when it is not a DSN.
+pub(crate) fn parse_dsn(dsn: &str) -> Result<Dsn, ConfigError> {
+    Dsn::from_str(dsn.trim())
+        .map_err(|_| ConfigError::new("TASKFLOW_SENTRY_DSN is not a valid Sentry DSN"))
+}
+
+/// Starts error tracking when the configuration has a DSN; `None` (nothing reported)
+/// otherwise.
+pub fn init(config: &Config) -> Option<Guard> {
+    let dsn = config.sentry_dsn.as_ref()?;
+    // Checked when the configuration was read.
+    let dsn = parse_dsn(dsn.expose_secret()).ok()?;
+    Some(sentry::init(options(Some(dsn), config.profile)))
+}
+
+/// The client options: release and environment, no personal data, scrubbed events; the
+/// default integrations (the panic one among them) stay on.
+pub(crate) fn options(dsn: Option<Dsn>, profile: Profile) -> sentry::ClientOptions {
+    let mut options = sentry::ClientOptions::default();
+    options.dsn = dsn;
+    options.release = sentry::release_name!();
+    options.environment = Some(Cow::Borrowed(match profile {
+        Profile::Development => "development",
+        Profile::Production => "production",
+    }));
+    options.send_default_pii = false;
+    options.before_send = Some(std::sync::Arc::new(|event| Some(scrub(event))));
+    options
+}
+
+/// Drops what could carry credentials or personal data before an event leaves the process.
+fn scrub(mut event: Event<'static>) -> Event<'static> {
+    event.request = None;
+    event.user = None;
+    event.server_name = None;
+    event.breadcrumbs.values.clear();
+    event.extra.clear();
+    event
+}
+
+/// Reports a 5xx answer (a no-op without an initialised client, and for other statuses).
+pub(crate) fn report(ctx: &RequestContext, status: u16) {
+    if status < 500 {
+        return;
+    }
+    sentry::with_scope(
+        |scope| {
+            scope.set_tag("request_id", &ctx.request_id);
+            scope.set_tag("route", ctx.route);
+            scope.set_tag("method", ctx.method.as_str());
+            scope.set_tag("status", status);
+        },
+        || {
+            sentry::capture_message(
+                &format!("HTTP {status} on {} {}", ctx.method, ctx.route),
+                sentry::Level::Error,
+            )
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use http::{HeaderMap, Method};
+    use taskflow_core::StorageError;
+    use taskflow_core::domain::{Email, PasswordHash, User, UserId};
+    use taskflow_core::ports::{InsertUserError, UserRepository};
+
+    use super::*;
+    use crate::endpoints::{self, auth};
+    use crate::{App, Stores};
+
+    const EMAIL: &str = "tracked@example.com";
+    const PASSWORD: &str = "correct horse battery";
+
+    /// Accounts on a server that is gone, with a cause that must never be reported.
+    struct DownUsers;
+
+    fn down() -> StorageError {
+        StorageError::Unavailable("db-7.internal refused user=admin password=hunter2".into())
+    }
+
+    #[async_trait]
+    impl UserRepository for DownUsers {
+        async fn insert_user(&self, _: &User) -> Result<(), InsertUserError> {
+            Err(down().into())
+        }
+        async fn find_user_by_id(&self, _: &UserId) -> Result<Option<User>, StorageError> {
+            Err(down())
+        }
+        async fn find_user_by_email(&self, _: &Email) -> Result<Option<User>, StorageError> {
+            Err(down())
+        }
+        async fn set_password_hash(
+            &self,
+            _: &UserId,
+            _: &PasswordHash,
+        ) -> Result<bool, StorageError> {
+            Err(down())
+        }
+    }
+
+    fn app(stores: Stores) -> App {
+        let config = Config::from_map(&HashMap::new()).unwrap();
+        App::from_config(&config, stores).unwrap()
+    }
+
+    /// `POST path` with the credentials through `endpoint`, as an adapter would run it;
+    /// the status answered.
+    fn post(app: &App, path: &str, request_id: &str) -> u16 {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers.insert("x-request-id", request_id.parse().unwrap());
+        let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
+        let ctx = crate::RequestContext::new(app, &Method::POST, path, &headers, peer);
+        let body = serde_json::json!({"email": EMAIL, "password": PASSWORD}).to_string();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let response = runtime.block_on(async {
+            let work = async {
+                match path {
+                    "/api/v1/auth/register" => auth::register(app, &ctx, body.as_bytes()).await,
+                    _ => auth::login(app, &ctx, body.as_bytes()).await,
+                }
+            };
+            endpoints::run(app, &ctx, work).await
+        });
+        response.status().as_u16()
+    }
+
+    fn captured(work: impl FnOnce()) -> Vec<Event<'static>> {
+        sentry::test::with_captured_events_options(work, options(None, Profile::Production))
+    }
+
+    #[test]
+    fn a_5xx_is_reported_once_with_its_request_id_and_no_secret() {
+        let mut stores = Stores::memory();
+        stores.users = Arc::new(DownUsers);
+        let app = app(stores);
+        let events = captured(|| {
+            assert_eq!(post(&app, "/api/v1/auth/register", "req-tracked-1"), 503);
+        });
+        assert_eq!(events.len(), 1, "{events:?}");
+        let event = &events[0];
+        let tags = &event.tags;
+        assert_eq!(tags["request_id"], "req-tracked-1");
+        assert_eq!(tags["route"], "/api/v1/auth/register");
+        assert_eq!(tags["method"], "POST");
+        assert_eq!(tags["status"], "503");
+        assert_eq!(event.environment.as_deref(), Some("production"));
+        let text = serde_json::to_string(event).unwrap();
+        for secret in [EMAIL, PASSWORD, "hunter2", "db-7"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_4xx_is_not_reported() {
+        let app = app(Stores::memory());
+        let events = captured(|| {
+            assert_eq!(post(&app, "/api/v1/auth/login", "req-tracked-2"), 401);
+        });
+        assert!(events.is_empty(), "{events:?}");
+    }
+
+    #[test]
+    fn panics_are_reported_by_the_default_integrations() {
+        let options = sentry::apply_defaults(options(None, Profile::Development));
+        assert!(
+            options.integrations.iter().any(|i| i.name() == "panic"),
+            "the panic integration is on"
+        );
+        assert!(!options.send_default_pii);
+        assert!(options.before_send.is_some());
+    }
+
+    #[test]
+    fn scrubbing_removes_request_and_user_data() {
+        let mut event = Event {
+            request: Some(sentry::protocol::Request {
+                cookies: Some("taskflow_refresh=secret-token".into()),
+                ..Default::default()
+            }),
+            user: Some(sentry::User {
+                email: Some("who@example.com".into()),
+                ..Default::default()
+            }),
+            server_name: Some("db-7.internal".into()),
+            ..Default::default()
+        };
+        event.extra.insert("password".into(), "hunter2".into());
+        let scrubbed = scrub(event);
+        let text = serde_json::to_string(&scrubbed).expect("json");
+        for secret in ["secret-token", "who@example.com", "hunter2", "db-7"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_bad_dsn_is_refused_without_echoing_it() {
+        let err = parse_dsn("not a dsn with hunter2").expect_err("refused");
+        assert!(err.to_string().contains("TASKFLOW_SENTRY_DSN"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(parse_dsn("https://public@o1.ingest.example.com/42").is_ok());
+    }
+}

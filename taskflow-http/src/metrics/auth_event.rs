@@ -1,0 +1,85 @@
+//! The authentication events counted in `taskflow_auth_events_total`: what the auth endpoints
+//! did, named once here so the metric's label values are a closed set.
+
+use taskflow_core::error::ErrorCode;
+
+/// Something that happened to an account or a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthEvent {
+    /// An account was created (and logged in).
+    Register,
+    /// Registration refused: the email has an account.
+    RegisterEmailTaken,
+    /// A password login (cookie or token grant) succeeded.
+    LoginSuccess,
+    /// Wrong email or password.
+    LoginFailure,
+    /// Refused by the failed-login backoff of the account.
+    LoginThrottled,
+    /// A refresh token was exchanged for new tokens (cookie or token grant).
+    Refresh,
+    /// A refresh token was missing, unknown, expired or revoked.
+    RefreshFailure,
+    /// An already rotated refresh token came back: its whole session was revoked.
+    RefreshReuseDetected,
+    /// A session ended.
+    Logout,
+    /// Every session of a user ended.
+    LogoutAll,
+    /// A cookie-authenticated unsafe request without a valid CSRF token or from a foreign
+    /// origin.
+    CsrfRejected,
+    /// A request to a protected endpoint without a valid access token or session.
+    AccessRejected,
+}
+
+impl AuthEvent {
+    /// Every event, in documentation order.
+    pub const ALL: [Self; 12] = [
+        Self::Register,
+        Self::RegisterEmailTaken,
+        Self::LoginSuccess,
+        Self::LoginFailure,
+        Self::LoginThrottled,
+        Self::Refresh,
+        Self::RefreshFailure,
+        Self::RefreshReuseDetected,
+        Self::Logout,
+        Self::LogoutAll,
+        Self::CsrfRejected,
+        Self::AccessRejected,
+    ];
+
+    /// The `event` label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::RegisterEmailTaken => "register_email_taken",
+            Self::LoginSuccess => "login_success",
+            Self::LoginFailure => "login_failure",
+            Self::LoginThrottled => "login_throttled",
+            Self::Refresh => "refresh",
+            Self::RefreshFailure => "refresh_failure",
+            Self::RefreshReuseDetected => "refresh_reuse_detected",
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::CsrfRejected => "csrf_rejected",
+            Self::AccessRejected => "access_rejected",
+        }
+    }
+
+    /// The event an error answer on `route` stands for, when the problem does not name one
+    /// itself: a 401 is a failed refresh on the refresh routes (the password grant fails
+    /// with `invalid_credentials` instead) and a refused access token anywhere else.
+    pub(crate) fn of_rejection(route: &str, code: ErrorCode) -> Option<Self> {
+        match code {
+            ErrorCode::Unauthorized
+                if matches!(route, "/api/v1/auth/refresh" | "/api/v1/auth/token") =>
+            {
+                Some(Self::RefreshFailure)
+            }
+            ErrorCode::Unauthorized => Some(Self::AccessRejected),
+            _ => None,
+        }
+    }
+}
