@@ -110,6 +110,14 @@ async fn each_request_line_is_emitted_in_its_span_with_template_status_and_user(
         )
         .await;
     assert_eq!(anonymous.status(), 401);
+    let login = app
+        .login_with(
+            "spans@example.com",
+            TestUser::PASSWORD,
+            headers(&[("x-request-id", "req-span-3")]),
+        )
+        .await;
+    assert_eq!(login.status(), 200);
     drop(guard);
 
     let lines = captured.json_lines();
@@ -131,6 +139,12 @@ async fn each_request_line_is_emitted_in_its_span_with_template_status_and_user(
     assert!(
         span.get("user_id").is_none(),
         "no user before authentication: {span}"
+    );
+    let line = request_line(&lines, "req-span-3");
+    let span = request_span(&line).expect("span");
+    assert_eq!(
+        span["user_id"], user_id,
+        "a login names its user once it succeeds"
     );
 }
 

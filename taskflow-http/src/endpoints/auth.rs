@@ -91,6 +91,7 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
         .auth
         .register(registration, &ctx.client_meta())
         .await?;
+    ctx.set_user(user.id);
     app.0.metrics.auth_event(AuthEvent::Register);
     let mut response = json(
         StatusCode::CREATED,
@@ -119,6 +120,7 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let credentials = input.validate().map_err(validation)?;
     let limit = limit_account(app, ip, &credentials.email)?;
     let (user, issued) = app.0.auth.login(credentials, &ctx.client_meta()).await?;
+    ctx.set_user(user.id);
     app.0.metrics.auth_event(AuthEvent::LoginSuccess);
     let view = LoginView {
         user: UserView::from(&user),
@@ -150,11 +152,9 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
                 .validate()
                 .map_err(validation)?;
             let limit = limit_account(app, ip, &credentials.email)?;
-            (
-                app.0.auth.login(credentials, &ctx.client_meta()).await?.1,
-                limit,
-                AuthEvent::LoginSuccess,
-            )
+            let (user, issued) = app.0.auth.login(credentials, &ctx.client_meta()).await?;
+            ctx.set_user(user.id);
+            (issued, limit, AuthEvent::LoginSuccess)
         }
         TokenGrantInput::RefreshToken { refresh_token } => (
             app.0.auth.refresh(&refresh_token).await?,
@@ -196,6 +196,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
         .check_api_user(&presented.user_id)
         .into_result()?;
     let issued = app.0.auth.refresh(&token).await?;
+    ctx.set_user(presented.user_id);
     app.0.metrics.auth_event(AuthEvent::Refresh);
     let mut response = json(
         StatusCode::OK,
