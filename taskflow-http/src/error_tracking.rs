@@ -55,7 +55,6 @@ pub(crate) fn options(dsn: Option<Dsn>, profile: Profile) -> sentry::ClientOptio
 fn scrub(mut event: Event<'static>) -> Event<'static> {
     event.request = None;
     event.user = None;
-    event.server_name = None;
     event.breadcrumbs.values.clear();
     event.extra.clear();
     event
@@ -214,13 +213,12 @@ mod tests {
                 email: Some("who@example.com".into()),
                 ..Default::default()
             }),
-            server_name: Some("db-7.internal".into()),
             ..Default::default()
         };
         event.extra.insert("password".into(), "hunter2".into());
         let scrubbed = scrub(event);
         let text = serde_json::to_string(&scrubbed).expect("json");
-        for secret in ["secret-token", "who@example.com", "hunter2", "db-7"] {
+        for secret in ["secret-token", "who@example.com", "hunter2"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
     }

@@ -83,3 +83,41 @@ impl AuthEvent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_is_documented_once_with_a_distinct_label() {
+        let docs = include_str!("../../../docs/metrics.md");
+        let mut labels: Vec<&str> = AuthEvent::ALL.iter().map(|e| e.as_str()).collect();
+        for label in &labels {
+            assert!(
+                docs.contains(&format!("| `{label}` |")),
+                "{label} undocumented"
+            );
+        }
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), AuthEvent::ALL.len());
+    }
+
+    #[test]
+    fn a_401_is_a_refresh_failure_on_the_refresh_routes_only() {
+        for route in ["/api/v1/auth/refresh", "/api/v1/auth/token"] {
+            assert_eq!(
+                AuthEvent::of_rejection(route, ErrorCode::Unauthorized),
+                Some(AuthEvent::RefreshFailure)
+            );
+        }
+        assert_eq!(
+            AuthEvent::of_rejection("/api/v1/tasks", ErrorCode::Unauthorized),
+            Some(AuthEvent::AccessRejected)
+        );
+        assert_eq!(
+            AuthEvent::of_rejection("/api/v1/tasks", ErrorCode::NotFound),
+            None
+        );
+    }
+}
