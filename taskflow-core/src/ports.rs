@@ -241,6 +241,10 @@ pub trait StorageHealth: Send + Sync + 'static {
     fn pool_stats(&self) -> Option<PoolStats> {
         None
     }
+
+    /// Releases the store's connections at shutdown, after the last request; the store
+    /// fails every call afterwards. Stores without connections do nothing.
+    async fn close(&self) {}
 }
 
 /// The storage behind the application, one handle per port.

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod serve;
 pub mod views;
 
 pub use app::{App, Security, Settings, Stores};

@@ -54,6 +54,8 @@ pub struct Metrics {
     rate_limited: Family<PolicyLabels, Counter>,
     storage_errors: Family<KindLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
+    load_shed: Counter,
+    timeouts: Counter,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -108,6 +110,18 @@ impl Default for Metrics {
             "Storage connection pool: open and checked_out connections, checkout_failures since start",
             pool.clone(),
         );
+        let load_shed = Counter::default();
+        registry.register(
+            "load_shed",
+            "Requests answered 503 at once because the concurrency limit was reached",
+            load_shed.clone(),
+        );
+        let timeouts = Counter::default();
+        registry.register(
+            "request_timeouts",
+            "Requests abandoned and answered 504 after the request timeout",
+            timeouts.clone(),
+        );
         Self {
             registry,
             requests,
@@ -116,6 +130,8 @@ impl Default for Metrics {
             rate_limited,
             storage_errors,
             pool,
+            load_shed,
+            timeouts,
         }
     }
 }
@@ -203,4 +219,16 @@ fn auth_outcome(route: &'static str, status: u16) -> Option<(&'static str, &'sta
         _ => "error",
     };
     Some((action, outcome))
+}
+
+impl Metrics {
+    /// Records a request shed by the concurrency limit.
+    pub fn load_shed(&self) {
+        self.load_shed.inc();
+    }
+
+    /// Records a request abandoned after the request timeout.
+    pub fn request_timed_out(&self) {
+        self.timeouts.inc();
+    }
 }

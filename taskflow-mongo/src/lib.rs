@@ -224,4 +224,8 @@ impl StorageHealth for MongoStore {
     fn pool_stats(&self) -> Option<taskflow_core::ports::PoolStats> {
         self.pool.as_ref().map(|counters| counters.snapshot())
     }
+
+    async fn close(&self) {
+        self.shutdown().await;
+    }
 }
