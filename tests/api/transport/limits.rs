@@ -127,3 +127,21 @@ pub(super) fn address_of(app: &TestApp) -> std::net::SocketAddr {
         .parse()
         .expect("address")
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_guards_answers() {
+    let app = TestApp::spawn().await;
+    let doc: serde_json::Value = app
+        .get("/api/v1/openapi.json", HeaderMap::new())
+        .await
+        .json()
+        .await
+        .expect("json");
+    let responses = &doc["paths"]["/api/v1/tasks"]["post"]["responses"];
+    for status in ["403", "503", "504"] {
+        let schema = &responses[status]["content"]["application/problem+json"]["schema"];
+        assert_eq!(schema["$ref"], "#/components/schemas/Problem", "{status}");
+    }
+    let live = &doc["paths"]["/health/live"]["get"]["responses"];
+    assert!(live["503"].is_null() && live["403"].is_null(), "{live}");
+}
