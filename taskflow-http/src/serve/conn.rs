@@ -1,6 +1,6 @@
-//! One HTTP/1.1 connection and its watchdog: a connection waiting for the rest of a request
-//! head longer than the header read timeout (slowloris), or idle longer than the keep-alive
-//! timeout, is closed; the Nth response of a connection says `Connection: close`; on shutdown
+//! One HTTP/1.1 connection and its watchdog: a connection waiting for its first request, or
+//! for the rest of a request head, longer than the header read timeout (slowloris), or idle
+//! between requests longer than the keep-alive timeout, is closed; the Nth response of a connection says `Connection: close`; on shutdown
 //! the connection finishes its request in flight, then closes.
 //!
 //! The watchdog sees the connection through [`Watched`], which notes the first bytes of each
@@ -164,7 +164,9 @@ impl Activity {
         Self {
             state: Mutex::new(State {
                 in_flight: 0,
-                reading_head: false,
+                // A new connection owes its first request head at once: one that opens and
+                // says nothing is as slow as one that trickles its headers.
+                reading_head: true,
                 since: Instant::now(),
                 served: 0,
             }),

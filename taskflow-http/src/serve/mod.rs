@@ -56,8 +56,8 @@ pub struct Transport {
     /// `TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS`: longest TLS handshake. Default 10 s.
     pub tls_handshake_timeout: Duration,
     /// `TASKFLOW_HEADER_READ_TIMEOUT_SECS`: longest time from the first byte of a request
-    /// to the end of its headers, after which the connection is closed (slowloris).
-    /// Default 10 s.
+    /// (or from the opening of the connection, for its first request) to the end of its
+    /// headers, after which the connection is closed (slowloris). Default 10 s.
     pub header_read_timeout: Duration,
     /// `TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS`: how long an idle connection waits for its next
     /// request. Default 75 s (above the 60 s idle timeout of common load balancers, so the

@@ -90,9 +90,11 @@ async fn a_slow_request_head_is_cut_off_while_others_are_served() {
     slow.write_all(b"GET /health/live HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
         .await
         .expect("write");
+    let mut silent = TcpStream::connect(address_of(&app)).await.expect("connect");
     let served = app.get("/health/live", HeaderMap::new()).await;
     assert_eq!(served.status(), 200);
     closed_by_server(&mut slow).await;
+    closed_by_server(&mut silent).await;
 }
 
 #[tokio::test]
