@@ -79,7 +79,7 @@ pub async fn shutdown_signal() {
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Runs an example server: reads the configuration (exit code 2 with one line on error), sets
-/// up logging, and runs [`run_until`] SIGINT or SIGTERM.
+/// up logging, then serves with [`run_until`] until SIGINT or SIGTERM arrives.
 pub async fn run<F, Fut, E>(adapter: &str, serve: F) -> ExitCode
 where
     F: FnOnce(App, tokio::net::TcpListener, Shutdown) -> Fut,
