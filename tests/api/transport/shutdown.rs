@@ -64,6 +64,36 @@ async fn shutdown_refuses_new_connections_and_finishes_the_request_in_flight() {
 }
 
 #[tokio::test]
+async fn after_the_drain_timeout_what_is_still_running_is_dropped() {
+    let gate = Gate::new(Mode::Wait);
+    let config = TestApp::config(&[("TASKFLOW_DRAIN_TIMEOUT_SECS", "1")]);
+    let app =
+        App::from_config_with(&config, gate.stores(), Arc::new(SystemClock), None).expect("app");
+    let (trigger, shutdown) = shutdown_switch();
+    let (address, server) = serve_until(Adapter::from_env(), app, shutdown).await;
+    let client = TestApp::at(address);
+    let user = client.register("stuck-drain@example.com").await;
+    let stuck = {
+        let headers = user.browser_headers();
+        tokio::spawn(async move {
+            let url = format!("{}/api/v1/tasks/stats", client.address);
+            client.client.get(url).headers(headers).send().await
+        })
+    };
+    gate.parked(1).await;
+    trigger.send(()).expect("server listening");
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server gives up on the stuck request")
+        .expect("server task");
+    let answer = stuck.await.expect("request task");
+    assert!(
+        answer.is_err(),
+        "the stuck request was answered: {answer:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_example_server_closes_the_storage_after_the_drain_and_exits_0() {
     let closing = Closing::default();
     let mut stores = taskflow::http::Stores::memory();

@@ -8,6 +8,7 @@ use taskflow::core::domain::TaskId;
 use taskflow::http::config::Config;
 use taskflow::http::{App, Stores};
 
+use super::gate::closed_by_server;
 use crate::helpers::*;
 
 /// A self-signed identity for `localhost`, written as PEM files: (cert PEM, cert path, key path).
@@ -31,7 +32,9 @@ fn tls_vars<'a>(cert: &'a str, key: &'a str) -> [(&'static str, &'a str); 2] {
 async fn https_is_served_with_the_configured_identity_and_plain_http_fails() {
     let (pem, cert, key) = identity();
     let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
-    let config = TestApp::config(&tls_vars(cert, key));
+    let mut vars = tls_vars(cert, key).to_vec();
+    vars.push(("TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS", "1"));
+    let config = TestApp::config(&vars);
     let app = App::from_config(&config, Stores::memory()).expect("app");
     let (address, _server) = serve_until(Adapter::from_env(), app, std::future::pending()).await;
     let client = reqwest::Client::builder()
@@ -51,6 +54,10 @@ async fn https_is_served_with_the_configured_identity_and_plain_http_fails() {
         .send()
         .await;
     assert!(plain.is_err(), "plain HTTP was answered: {plain:?}");
+    let mut silent = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    closed_by_server(&mut silent).await;
 }
 
 fn config_error(vars: &[(&str, &str)]) -> String {
