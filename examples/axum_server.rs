@@ -5,12 +5,9 @@
 
 use std::process::ExitCode;
 
-use taskflow::server::{run, shutdown_signal};
+use taskflow::server::run;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    run("axum", |app, listener| {
-        taskflow::axum::serve(app, listener, shutdown_signal())
-    })
-    .await
+    run("axum", taskflow::axum::serve).await
 }

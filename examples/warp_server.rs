@@ -5,12 +5,12 @@
 
 use std::process::ExitCode;
 
-use taskflow::server::{run, shutdown_signal};
+use taskflow::server::run;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    run("warp", |app, listener| async move {
-        taskflow::warp::serve(app, listener, shutdown_signal()).await;
+    run("warp", |app, listener, shutdown| async move {
+        taskflow::warp::serve(app, listener, shutdown).await;
         Ok::<(), std::convert::Infallible>(())
     })
     .await

@@ -1,8 +1,12 @@
 //! What both example servers share: configuration, logging (and error tracking with the
 //! `sentry` feature), the store, binding, shutdown signals and exit codes; an example only
 //! names its adapter's `serve`.
+//!
+//! On SIGINT or SIGTERM the server stops accepting, drains the requests in flight (at most
+//! `TASKFLOW_DRAIN_TIMEOUT_SECS`), closes the storage connections and exits 0.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::process::ExitCode;
 
 use taskflow_http::config::{Config, Profile};
@@ -72,12 +76,14 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received; draining");
 }
 
+/// The future that tells a server to shut down.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// Runs an example server: reads the configuration (exit code 2 with one line on error), sets
-/// up logging and the store, binds, logs where it listens, and serves with `serve` until
-/// SIGINT or SIGTERM, then drains.
+/// up logging, then serves with [`run_until`] until SIGINT or SIGTERM arrives.
 pub async fn run<F, Fut, E>(adapter: &str, serve: F) -> ExitCode
 where
-    F: FnOnce(App, tokio::net::TcpListener) -> Fut,
+    F: FnOnce(App, tokio::net::TcpListener, Shutdown) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
@@ -92,7 +98,23 @@ where
     // Held until the server stops: dropping it flushes the events still queued.
     #[cfg(feature = "sentry")]
     let _error_tracking = taskflow_http::error_tracking::init(&config);
-    let app = match build_app(&config).await {
+    run_until(adapter, &config, serve, shutdown_signal()).await
+}
+
+/// Sets up the store for `config` (exit code 2 when it cannot be), binds (exit code 1), logs
+/// where it listens, then [`serve_then_close`] until `shutdown` resolves.
+pub async fn run_until<F, Fut, E>(
+    adapter: &str,
+    config: &Config,
+    serve: F,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> ExitCode
+where
+    F: FnOnce(App, tokio::net::TcpListener, Shutdown) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let app = match build_app(config).await {
         Ok(app) => app,
         Err(e) => {
             eprintln!("taskflow: {e}");
@@ -107,9 +129,36 @@ where
         }
     };
     let address = listener.local_addr().unwrap_or(config.bind);
-    tracing::info!(%address, profile = ?config.profile, "TaskFlow ({adapter}) listening on http://{address}");
-    match serve(app, listener).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let scheme = if config.transport.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%address, profile = ?config.profile, "TaskFlow ({adapter}) listening on {scheme}://{address}");
+    serve_then_close(app, listener, serve, shutdown).await
+}
+
+/// Serves `app` with `serve` until `shutdown` resolves and the requests in flight are
+/// drained, then closes the storage: exit code 0, or 1 when serving failed.
+pub async fn serve_then_close<F, Fut, E>(
+    app: App,
+    listener: tokio::net::TcpListener,
+    serve: F,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> ExitCode
+where
+    F: FnOnce(App, tokio::net::TcpListener, Shutdown) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let result = serve(app.clone(), listener, Box::pin(shutdown)).await;
+    // After the drain: no request can use the storage any more.
+    app.close().await;
+    match result {
+        Ok(()) => {
+            tracing::info!("drained and storage closed; exiting");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("taskflow: server error: {e}");
             ExitCode::from(1)

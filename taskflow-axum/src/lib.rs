@@ -17,24 +17,24 @@ use axum::routing::{get, post};
 use taskflow_http::cors;
 use taskflow_http::endpoints::{self, Reply, auth, ops, tasks};
 use taskflow_http::headers::{X_REQUEST_ID, request_id, set_common_headers};
+use taskflow_http::serve::PeerAddr;
 use taskflow_http::{App, RequestContext};
 
 pub use taskflow_http;
 
-/// Serves the API over `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish. Peer addresses are recorded for client-IP resolution.
+/// Serves the API over `listener` on the shared server of `taskflow-http`
+/// ([`taskflow_http::serve::serve`]: TLS, timeouts, load shedding, connection limits, as the
+/// app's settings say) until `shutdown` resolves, then drains the requests in flight.
 ///
 /// # Errors
-/// The server's I/O error, if serving fails.
+/// None at present (accept errors are logged and retried); the `Result` is kept for callers.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    taskflow_http::serve::serve(app.clone(), listener, router(app), shutdown).await;
+    Ok(())
 }
 
 /// The whole API (`/api/v1/...`, `/health/...`) with CORS and request ids, over `app`.
@@ -86,11 +86,19 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
     response
 }
 
+/// The request's context. The peer comes from the shared server; mounted in another axum
+/// server, from its `ConnectInfo` when it records one.
 fn context(app: &App, request: &Request) -> RequestContext {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |info| info.0);
+    let extensions = request.extensions();
+    let peer = extensions
+        .get::<PeerAddr>()
+        .map(|peer| peer.0)
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0)
+        })
+        .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
     RequestContext::new(
         app,
         request.method(),

@@ -51,6 +51,12 @@ pub enum ErrorCode {
     StorageUnavailable,
     /// An unexpected failure; details go to the logs, never to the client.
     Internal,
+    /// The server is handling as many requests as it may; retry after `Retry-After`.
+    Overloaded,
+    /// The request took longer than the server allows and was abandoned; retry later.
+    Timeout,
+    /// A request reached the service over plain HTTP where only HTTPS is served.
+    HttpsRequired,
 }
 
 impl ErrorCode {
@@ -76,6 +82,9 @@ impl ErrorCode {
             Self::ServiceUnavailable => "service_unavailable",
             Self::StorageUnavailable => "storage_unavailable",
             Self::Internal => "internal",
+            Self::Overloaded => "overloaded",
+            Self::Timeout => "timeout",
+            Self::HttpsRequired => "https_required",
         }
     }
 }
@@ -206,6 +215,9 @@ mod tests {
             (ErrorCode::ServiceUnavailable, "service_unavailable"),
             (ErrorCode::StorageUnavailable, "storage_unavailable"),
             (ErrorCode::Internal, "internal"),
+            (ErrorCode::Overloaded, "overloaded"),
+            (ErrorCode::Timeout, "timeout"),
+            (ErrorCode::HttpsRequired, "https_required"),
         ];
         for (code, text) in all {
             assert_eq!(code.as_str(), text);

@@ -307,6 +307,10 @@ pub trait StorageHealth: Send + Sync + 'static {
     fn timings(&self) -> Option<StorageTimings> {
         None
     }
+
+    /// Releases the store's connections at shutdown, after the last request; the store
+    /// fails every call afterwards. Stores without connections do nothing.
+    async fn close(&self) {}
 }
 
 /// The storage behind the application, one handle per port.

@@ -46,6 +46,9 @@ pub struct Settings {
     pub allowed_origins: AllowedOrigins,
     /// Rate-limit quotas.
     pub rate_limits: RateLimitConfig,
+    /// Connections, timeouts, load shedding and TLS of the shared server
+    /// ([`serve`](crate::serve::serve)).
+    pub transport: crate::serve::Transport,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::none(),
             allowed_origins: AllowedOrigins::default(),
             rate_limits: RateLimitConfig::default(),
+            transport: crate::serve::Transport::default(),
         }
     }
 }
@@ -146,6 +150,11 @@ impl App {
     pub fn auth(&self) -> &AuthService {
         &self.0.auth
     }
+
+    /// Releases the storage connections (at shutdown, after the last request).
+    pub async fn close(&self) {
+        self.0.health.close().await;
+    }
 }
 
 impl App {
@@ -206,6 +215,10 @@ impl App {
             trusted_proxies: config.trusted_proxies.clone(),
             allowed_origins: config.allowed_origins.clone(),
             rate_limits: config.rate_limits,
+            transport: crate::serve::Transport {
+                require_forwarded_https: production,
+                ..config.transport.clone()
+            },
         };
         Ok(Self::new(stores, security, settings, clock))
     }

@@ -1,14 +1,24 @@
 //! The server configuration of the contract, read from the environment, `.env` and
 //! `.env.<profile>` (the real environment wins over `.env.<profile>`, which wins over `.env`),
 //! validated once at start-up with one clear message per problem.
+//!
+//! HTTPS: the production profile refuses to start unless the server terminates TLS itself
+//! (`TASKFLOW_TLS_CERT` and `TASKFLOW_TLS_KEY`) or sits behind TLS-terminating proxies listed
+//! in `TASKFLOW_TRUSTED_PROXIES`. Behind such a proxy, in production, a request the proxy
+//! forwarded with `X-Forwarded-Proto: http` is redirected (308 to the `https://` URL, `GET`
+//! and `HEAD`) or refused (403 `https_required`, other methods); `/health/*` is exempt. See
+//! [`crate::serve::guard`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::path::Path;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::auth::{AllowedOrigins, RateLimitConfig, TrustedProxies};
+
+use crate::serve::{Tls, Transport};
 
 /// `development` or `production`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +71,40 @@ pub struct Config {
     /// `TASKFLOW_SENTRY_DSN`: where 5xx answers and panics are reported (the `sentry`
     /// feature); `None` reports nothing.
     pub sentry_dsn: Option<SecretString>,
+    /// The shared server's settings, each documented with its variable and default:
+    /// `TASKFLOW_TLS_CERT` / `TASKFLOW_TLS_KEY`, `TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS`,
+    /// `TASKFLOW_HEADER_READ_TIMEOUT_SECS`, `TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS`,
+    /// `TASKFLOW_MAX_REQUESTS_PER_CONNECTION`, `TASKFLOW_MAX_CONCURRENT_REQUESTS`,
+    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`, `TASKFLOW_DRAIN_TIMEOUT_SECS`.
+    pub transport: Transport,
 }
+
+/// Every variable the configuration reads (the example `.env` files list each one).
+pub const VARIABLES: [&str; 23] = [
+    "TASKFLOW_PROFILE",
+    "TASKFLOW_BIND",
+    "TASKFLOW_MONGODB_URI",
+    "TASKFLOW_MONGODB_DB",
+    "TASKFLOW_JWT_SECRET",
+    "TASKFLOW_ALLOWED_ORIGINS",
+    "TASKFLOW_COOKIE_SECURE",
+    "TASKFLOW_ACCESS_TTL_SECS",
+    "TASKFLOW_REFRESH_TTL_SECS",
+    "TASKFLOW_AUTH_RATE_PER_MIN",
+    "TASKFLOW_API_RATE_PER_MIN",
+    "TASKFLOW_BODY_LIMIT_BYTES",
+    "TASKFLOW_TRUSTED_PROXIES",
+    "TASKFLOW_TLS_CERT",
+    "TASKFLOW_TLS_KEY",
+    "TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS",
+    "TASKFLOW_HEADER_READ_TIMEOUT_SECS",
+    "TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS",
+    "TASKFLOW_MAX_REQUESTS_PER_CONNECTION",
+    "TASKFLOW_MAX_CONCURRENT_REQUESTS",
+    "TASKFLOW_REQUEST_TIMEOUT_SECS",
+    "TASKFLOW_DRAIN_TIMEOUT_SECS",
+    "TASKFLOW_SENTRY_DSN",
+];
 
 /// Secrets that are public by being in examples and tutorials.
 const PLACEHOLDERS: [&str; 4] = ["changeme", "change-me", "secret", "your-secret"];
@@ -120,6 +163,16 @@ impl Config {
             let n: u32 = parse(var(name), name, default)?;
             NonZeroU32::new(n).ok_or_else(|| bad(name, "0", "a positive integer"))
         };
+        let trusted_proxies = TrustedProxies::parse(var("TASKFLOW_TRUSTED_PROXIES").unwrap_or(""))
+            .map_err(|e| ConfigError(format!("TASKFLOW_TRUSTED_PROXIES: {e}")))?;
+        let transport = transport(&var)?;
+        if production && transport.tls.is_none() && trusted_proxies.is_empty() {
+            return Err(ConfigError(
+                "production needs HTTPS: set TASKFLOW_TLS_CERT and TASKFLOW_TLS_KEY, or list the \
+                 TLS-terminating proxies in TASKFLOW_TRUSTED_PROXIES"
+                    .into(),
+            ));
+        }
         Ok(Self {
             profile,
             bind: parse(
@@ -151,11 +204,71 @@ impl Config {
                 "TASKFLOW_BODY_LIMIT_BYTES",
                 65_536,
             )?,
-            trusted_proxies: TrustedProxies::parse(var("TASKFLOW_TRUSTED_PROXIES").unwrap_or(""))
-                .map_err(|e| ConfigError(format!("TASKFLOW_TRUSTED_PROXIES: {e}")))?,
+            trusted_proxies,
             sentry_dsn,
+            transport,
         })
     }
+}
+
+/// The shared server's settings (defaults: [`Transport::default`]).
+fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, ConfigError> {
+    let defaults = Transport::default();
+    let secs = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
+        let n: u64 = parse(var(name), name, default.as_secs())?;
+        if n == 0 {
+            return Err(bad(name, "0", "a positive number of seconds"));
+        }
+        Ok(Duration::from_secs(n))
+    };
+    let max_concurrent_requests: usize = parse(
+        var("TASKFLOW_MAX_CONCURRENT_REQUESTS"),
+        "TASKFLOW_MAX_CONCURRENT_REQUESTS",
+        defaults.max_concurrent_requests,
+    )?;
+    if max_concurrent_requests == 0 {
+        return Err(bad(
+            "TASKFLOW_MAX_CONCURRENT_REQUESTS",
+            "0",
+            "a positive integer",
+        ));
+    }
+    let tls = match (var("TASKFLOW_TLS_CERT"), var("TASKFLOW_TLS_KEY")) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => Some(
+            Tls::from_pem_files(Path::new(cert), Path::new(key))
+                .map_err(|e| ConfigError(format!("TASKFLOW_TLS_CERT/TASKFLOW_TLS_KEY: {e}")))?,
+        ),
+        _ => {
+            return Err(ConfigError(
+                "TASKFLOW_TLS_CERT and TASKFLOW_TLS_KEY must be set together".into(),
+            ));
+        }
+    };
+    Ok(Transport {
+        tls,
+        tls_handshake_timeout: secs(
+            "TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS",
+            defaults.tls_handshake_timeout,
+        )?,
+        header_read_timeout: secs(
+            "TASKFLOW_HEADER_READ_TIMEOUT_SECS",
+            defaults.header_read_timeout,
+        )?,
+        keep_alive_timeout: secs(
+            "TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS",
+            defaults.keep_alive_timeout,
+        )?,
+        max_requests_per_connection: parse(
+            var("TASKFLOW_MAX_REQUESTS_PER_CONNECTION"),
+            "TASKFLOW_MAX_REQUESTS_PER_CONNECTION",
+            defaults.max_requests_per_connection,
+        )?,
+        max_concurrent_requests,
+        request_timeout: secs("TASKFLOW_REQUEST_TIMEOUT_SECS", defaults.request_timeout)?,
+        drain_timeout: secs("TASKFLOW_DRAIN_TIMEOUT_SECS", defaults.drain_timeout)?,
+        require_forwarded_https: false,
+    })
 }
 
 fn read_env_file(path: &str) -> HashMap<String, String> {
@@ -306,7 +419,50 @@ mod tests {
                 .to_string()
                 .contains("TASKFLOW_ALLOWED_ORIGINS")
         );
-        assert!(prod(&[("TASKFLOW_JWT_SECRET", STRONG)]).is_ok());
+        let plain = prod(&[("TASKFLOW_JWT_SECRET", STRONG)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            plain.contains("TASKFLOW_TLS_CERT") && plain.contains("TASKFLOW_TRUSTED_PROXIES"),
+            "{plain}"
+        );
+        let behind_proxy = prod(&[
+            ("TASKFLOW_JWT_SECRET", STRONG),
+            ("TASKFLOW_TRUSTED_PROXIES", "10.0.0.0/8"),
+        ])
+        .unwrap();
+        assert!(behind_proxy.transport.tls.is_none());
+    }
+
+    #[test]
+    fn transport_defaults_and_overrides() {
+        let defaults = Config::from_map(&HashMap::new()).unwrap().transport;
+        assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.keep_alive_timeout, Duration::from_secs(75));
+        assert_eq!(defaults.max_requests_per_connection.get(), 1000);
+        assert_eq!(defaults.max_concurrent_requests, 1024);
+        assert_eq!(defaults.request_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.drain_timeout, Duration::from_secs(30));
+        assert!(defaults.tls.is_none());
+        let set = Config::from_map(&vars(&[
+            ("TASKFLOW_REQUEST_TIMEOUT_SECS", "5"),
+            ("TASKFLOW_MAX_CONCURRENT_REQUESTS", "8"),
+            ("TASKFLOW_MAX_REQUESTS_PER_CONNECTION", "2"),
+        ]))
+        .unwrap()
+        .transport;
+        assert_eq!(set.request_timeout, Duration::from_secs(5));
+        assert_eq!(set.max_concurrent_requests, 8);
+        assert_eq!(set.max_requests_per_connection.get(), 2);
+        for name in [
+            "TASKFLOW_REQUEST_TIMEOUT_SECS",
+            "TASKFLOW_MAX_CONCURRENT_REQUESTS",
+            "TASKFLOW_MAX_REQUESTS_PER_CONNECTION",
+            "TASKFLOW_DRAIN_TIMEOUT_SECS",
+        ] {
+            let err = Config::from_map(&vars(&[(name, "0")])).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     /// A DSN whose key must stay secret (only the `sentry` build accepts one).
@@ -369,6 +525,9 @@ mod tests {
         assert!(empty.sentry_dsn.is_none());
     }
 
+    const DEVELOPMENT_EXAMPLE: &str = include_str!("../../.env.example");
+    const PRODUCTION_EXAMPLE: &str = include_str!("../../.env.production.example");
+
     fn example(text: &str) -> HashMap<String, String> {
         dotenvy::from_read_iter(text.as_bytes())
             .map(Result::unwrap)
@@ -377,9 +536,9 @@ mod tests {
 
     #[test]
     fn the_example_env_files_are_valid_and_complete() {
-        let development = example(include_str!("../../.env.example"));
+        let development = example(DEVELOPMENT_EXAMPLE);
         assert!(Config::from_map(&development).is_ok());
-        let mut production = example(include_str!("../../.env.production.example"));
+        let mut production = example(PRODUCTION_EXAMPLE);
         for name in [
             "TASKFLOW_PROFILE",
             "TASKFLOW_BIND",
@@ -390,6 +549,19 @@ mod tests {
             assert!(
                 development.contains_key(name) && production.contains_key(name),
                 "{name}"
+            );
+        }
+        // Every variable is documented in both, set or commented out.
+        for name in VARIABLES {
+            let listed = |text: &str| {
+                text.lines().any(|line| {
+                    line.trim_start_matches(['#', ' '])
+                        .starts_with(&format!("{name}="))
+                })
+            };
+            assert!(
+                listed(DEVELOPMENT_EXAMPLE) && listed(PRODUCTION_EXAMPLE),
+                "{name} missing from an example .env"
             );
         }
         // The production example is refused until a real secret is filled in.

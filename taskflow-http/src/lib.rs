@@ -3,6 +3,8 @@
 //!
 //! The axum and warp adapters route requests to [`endpoints`] and render with
 //! [`endpoints::finish`]; that is how both serve byte-for-byte the same API.
+//! Both also run on the one connection server of [`serve`] (TLS, timeouts, load shedding,
+//! graceful shutdown), so they behave alike on the wire too.
 
 pub mod app;
 pub mod config;
@@ -17,6 +19,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod serve;
 pub mod views;
 
 pub use app::{App, Security, Settings, Stores};

@@ -16,6 +16,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use taskflow_core::error::ErrorCode;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -58,6 +59,8 @@ pub struct Metrics {
     auth_events: Family<EventLabels, Counter>,
     rate_limited: Family<PolicyLabels, Counter>,
     storage_errors: Family<KindLabels, Counter>,
+    load_shed: Counter,
+    timeouts: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -98,8 +101,20 @@ impl Default for Metrics {
         );
         registry.register(
             "storage_errors",
-            "Storage failures by kind (unavailable, internal)",
+            "Failed requests by kind: storage unavailable, or internal (storage or a panic)",
             storage_errors.clone(),
+        );
+        let load_shed = Counter::default();
+        registry.register(
+            "load_shed",
+            "Requests answered 503 at once because the concurrency limit was reached",
+            load_shed.clone(),
+        );
+        let timeouts = Counter::default();
+        registry.register(
+            "request_timeouts",
+            "Requests abandoned and answered 504 after the request timeout",
+            timeouts.clone(),
         );
         Self {
             registry,
@@ -108,6 +123,8 @@ impl Default for Metrics {
             auth_events,
             rate_limited,
             storage_errors,
+            load_shed,
+            timeouts,
         }
     }
 }
@@ -126,19 +143,19 @@ impl Metrics {
         self.latency
             .get_or_create(&RouteLabels { route, method })
             .observe(elapsed.as_secs_f64());
-        match status {
-            503 => self
-                .storage_errors
-                .get_or_create(&KindLabels {
-                    kind: "unavailable",
-                })
-                .inc(),
-            500 => self
-                .storage_errors
-                .get_or_create(&KindLabels { kind: "internal" })
-                .inc(),
-            _ => 0,
+    }
+
+    /// Records a request that failed in storage (`unavailable`) or internally (`internal`),
+    /// by its problem code: a load-shed 503 is not a storage failure.
+    pub fn failure(&self, code: ErrorCode) {
+        let kind = match code {
+            ErrorCode::StorageUnavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+            _ => return,
         };
+        self.storage_errors
+            .get_or_create(&KindLabels { kind })
+            .inc();
     }
 
     /// Records a rate-limit rejection.
@@ -172,5 +189,17 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+impl Metrics {
+    /// Records a request shed by the concurrency limit.
+    pub fn load_shed(&self) {
+        self.load_shed.inc();
+    }
+
+    /// Records a request abandoned after the request timeout.
+    pub fn request_timed_out(&self) {
+        self.timeouts.inc();
     }
 }

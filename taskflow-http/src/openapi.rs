@@ -79,6 +79,64 @@ impl Modify for Security {
     }
 }
 
+/// The answers the shared server's guard may give to any request (`crate::serve::guard`):
+/// load shedding, the request timeout, and HTTPS required behind a proxy.
+struct ServerResponses;
+
+impl Modify for ServerResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build();
+            ResponseBuilder::new()
+                .description(description)
+                .content(crate::problem::PROBLEM_JSON, content)
+                .build()
+        };
+        let answers = [
+            (
+                "403",
+                "`https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD)",
+            ),
+            (
+                "503",
+                "`overloaded`: the server is at its concurrency limit; `Retry-After: 1`",
+            ),
+            (
+                "504",
+                "`timeout`: the request took longer than the request timeout",
+            ),
+        ];
+        for (path, item) in &mut openapi.paths.paths {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, description) in answers {
+                    let exempt = match status {
+                        "403" => path.starts_with("/health/"),
+                        "503" => path == "/health/live",
+                        _ => false,
+                    };
+                    if exempt {
+                        continue;
+                    }
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description).into());
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "TaskFlow API", version = "1.0.0", description = "Users, their tasks, login. See the HTTP contract for cookies, CSRF and rate limits."),
@@ -88,7 +146,7 @@ impl Modify for Security {
         ops::live, ops::ready, ops::openapi,
     ),
     security(("bearer" = []), ("cookie" = [])),
-    modifiers(&Security),
+    modifiers(&Security, &ServerResponses),
 )]
 struct ApiDoc;
 

@@ -21,6 +21,10 @@ const BACKOFF_POLICY: &str = "login-failures";
 /// How long clients are told to wait when storage or the server is unavailable.
 const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
+/// How long clients are told to wait when the server sheds load: capacity frees up as soon
+/// as any request in flight ends.
+const OVERLOADED_RETRY_SECS: u64 = 1;
+
 /// The HTTP status of a code. Every error response in TaskFlow goes through here.
 pub const fn status_of(code: ErrorCode) -> StatusCode {
     match code {
@@ -32,14 +36,15 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         ErrorCode::Conflict | ErrorCode::EmailTaken => StatusCode::CONFLICT,
         ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorCode::CsrfFailed => StatusCode::FORBIDDEN,
+        ErrorCode::CsrfFailed | ErrorCode::HttpsRequired => StatusCode::FORBIDDEN,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::ServiceUnavailable | ErrorCode::StorageUnavailable => {
+        ErrorCode::ServiceUnavailable | ErrorCode::StorageUnavailable | ErrorCode::Overloaded => {
             StatusCode::SERVICE_UNAVAILABLE
         }
+        ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -65,6 +70,9 @@ const fn title_of(code: ErrorCode) -> &'static str {
         ErrorCode::PayloadTooLarge => "Payload too large",
         ErrorCode::ServiceUnavailable => "Service unavailable",
         ErrorCode::StorageUnavailable => "Storage unavailable",
+        ErrorCode::Overloaded => "Server overloaded",
+        ErrorCode::Timeout => "Request timed out",
+        ErrorCode::HttpsRequired => "HTTPS required",
         _ => "Internal error",
     }
 }
@@ -123,11 +131,13 @@ pub(crate) struct FieldErrorBody<'a> {
 impl Problem {
     /// A problem with `code` and a human-readable `detail` (never internal error text).
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        let retry_after = matches!(
-            code,
-            ErrorCode::StorageUnavailable | ErrorCode::ServiceUnavailable
-        )
-        .then_some(UNAVAILABLE_RETRY_SECS);
+        let retry_after = match code {
+            ErrorCode::StorageUnavailable | ErrorCode::ServiceUnavailable => {
+                Some(UNAVAILABLE_RETRY_SECS)
+            }
+            ErrorCode::Overloaded => Some(OVERLOADED_RETRY_SECS),
+            _ => None,
+        };
         Self(Box::new(Details {
             code,
             detail: detail.into(),
@@ -390,6 +400,9 @@ mod tests {
             (ErrorCode::PayloadTooLarge, 413),
             (ErrorCode::StorageUnavailable, 503),
             (ErrorCode::Internal, 500),
+            (ErrorCode::Overloaded, 503),
+            (ErrorCode::Timeout, 504),
+            (ErrorCode::HttpsRequired, 403),
         ];
         for (code, status) in cases {
             assert_eq!(status_of(code).as_u16(), status, "{code}");

@@ -246,4 +246,8 @@ impl StorageHealth for MongoStore {
             commands: m.commands.snapshot(),
         })
     }
+
+    async fn close(&self) {
+        self.shutdown().await;
+    }
 }

@@ -13,6 +13,7 @@ use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt as _};
 use taskflow_http::headers::{X_REQUEST_ID, request_id};
+use taskflow_http::serve::PeerAddr;
 use taskflow_http::{App, RequestContext, cors};
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, Method};
@@ -222,28 +223,28 @@ fn context(app: App) -> impl Filter<Extract = (App, RequestContext), Error = Inf
         .and(warp::method())
         .and(warp::path::full())
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
+        .and(peer())
         .map(
-            |app: App,
-             method: Method,
-             path: FullPath,
-             mut headers: HeaderMap,
-             peer: Option<SocketAddr>| {
+            |app: App, method: Method, path: FullPath, mut headers: HeaderMap, peer: SocketAddr| {
                 let id = request_id(&headers);
                 if let Ok(value) = HeaderValue::from_str(&id) {
                     headers.insert(X_REQUEST_ID.clone(), value);
                 }
-                let ctx = RequestContext::new(
-                    &app,
-                    &method,
-                    path.as_str(),
-                    &headers,
-                    peer.unwrap_or(UNKNOWN_PEER),
-                );
+                let ctx = RequestContext::new(&app, &method, path.as_str(), &headers, peer);
                 (app, ctx)
             },
         )
         .untuple_one()
+}
+
+/// The TCP peer: from the shared server, or from warp's own server when the routes are
+/// mounted in one.
+fn peer() -> impl Filter<Extract = (SocketAddr,), Error = Infallible> + Copy {
+    warp::ext::optional::<PeerAddr>()
+        .and(warp::addr::remote())
+        .map(|shared: Option<PeerAddr>, warp: Option<SocketAddr>| {
+            shared.map(|peer| peer.0).or(warp).unwrap_or(UNKNOWN_PEER)
+        })
 }
 
 /// The raw query string; an absent one is empty (`warp::query::raw` rejects it).

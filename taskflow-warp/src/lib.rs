@@ -16,18 +16,16 @@ mod handlers;
 pub use filters::routes;
 pub use taskflow_http;
 
-/// Serves the API over `app` on `listener` until `shutdown` resolves, then stops accepting
-/// and waits for the requests in flight (graceful shutdown).
+/// Serves the API over `app` on `listener` on the shared server of `taskflow-http`
+/// ([`taskflow_http::serve::serve`]: TLS, timeouts, load shedding, connection limits, as the
+/// app's settings say) until `shutdown` resolves, then drains the requests in flight.
 ///
-/// warp 0.4 handles connection errors itself (it logs them), so there is nothing to return.
+/// Connection errors are logged by the server, so there is nothing to return.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(app))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    let service = warp::service(routes(app.clone()));
+    taskflow_http::serve::serve(app, listener, service, shutdown).await;
 }

@@ -137,19 +137,12 @@ impl TestApp {
 
     /// Serves `app` with `adapter` on a random local port.
     pub async fn serve(adapter: Adapter, app: App) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address: SocketAddr = listener.local_addr().expect("address");
-        match adapter {
-            Adapter::Axum => {
-                tokio::spawn(taskflow::axum::serve(app, listener, std::future::pending()));
-            }
-            Adapter::Warp => {
-                let serving = taskflow::warp::serve(app, listener, std::future::pending());
-                tokio::spawn(serving);
-            }
-        }
+        let (address, _) = serve_until(adapter, app, std::future::pending()).await;
+        Self::at(address)
+    }
+
+    /// A client for the server at `address`.
+    pub fn at(address: SocketAddr) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -251,6 +244,36 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 201, "register {email}");
         TestUser::from_response(email, &response)
+    }
+}
+
+/// Serves `app` with `adapter` on a random local port until `shutdown` resolves: the address,
+/// and the server's task, which ends once the server has drained.
+pub async fn serve_until(
+    adapter: Adapter,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let task = tokio::spawn(serve_on(adapter, app, listener, shutdown));
+    (address, task)
+}
+
+/// Runs `adapter`'s `serve` on `listener` until `shutdown` resolves and the server drained.
+pub async fn serve_on(
+    adapter: Adapter,
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    match adapter {
+        Adapter::Axum => taskflow::axum::serve(app, listener, shutdown)
+            .await
+            .expect("axum serve"),
+        Adapter::Warp => taskflow::warp::serve(app, listener, shutdown).await,
     }
 }
 

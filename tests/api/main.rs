@@ -23,3 +23,4 @@ mod smoke;
 mod task_lifecycle;
 mod tasks;
 mod tokens;
+mod transport;

@@ -188,6 +188,8 @@ async fn hsts_is_sent_in_the_production_profile_only() {
     let production = TestApp::spawn_with(&[
         ("TASKFLOW_PROFILE", "production"),
         ("TASKFLOW_JWT_SECRET", JWT_SECRET),
+        // Production needs HTTPS; a proxy that is not the test client terminates it.
+        ("TASKFLOW_TRUSTED_PROXIES", "10.0.0.0/8"),
     ])
     .await;
     let response = production.get("/health/live", HeaderMap::new()).await;

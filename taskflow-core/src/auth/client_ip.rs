@@ -66,9 +66,15 @@ impl TrustedProxies {
             .map(Self)
     }
 
-    /// Whether `ip` (already canonical) is a trusted proxy.
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is a trusted proxy.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
         self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Whether no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The client's address, given the TCP peer and the `X-Forwarded-For` value (several

@@ -52,6 +52,7 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
         if let Some(event) = event {
             app.0.metrics.auth_event(event);
         }
+        app.0.metrics.failure(problem.code());
         problem.into_response(&ctx.request_id)
     });
     set_common_headers(response.headers_mut(), &ctx.request_id, app.0.settings.hsts);

@@ -1,0 +1,195 @@
+//! The per-request guard of the shared server, in front of the adapter's routes:
+//!
+//! - **HTTPS behind a proxy** (production profile only): a request whose TCP peer is a
+//!   trusted proxy (`TASKFLOW_TRUSTED_PROXIES`) and whose `X-Forwarded-Proto` is `http` reached
+//!   the proxy in clear text. `GET` and `HEAD` are redirected with 308 to
+//!   `https://{Host}{path}{?query}`; any other method is refused with 403 `https_required`,
+//!   so a client does not learn to resend a body with credentials after a redirect.
+//!   `/health/*` is exempt: load balancers probe over plain HTTP.
+//! - **Load shedding**: at most `TASKFLOW_MAX_CONCURRENT_REQUESTS` requests are handled at
+//!   once; one more is answered at once 503 `overloaded` with `Retry-After: 1`, never queued.
+//!   `/health/live` is exempt, so an orchestrator does not restart a busy but healthy
+//!   instance; readiness is not, so a saturated instance can be taken out of rotation.
+//! - **Request timeout**: a handler still running after `TASKFLOW_REQUEST_TIMEOUT_SECS`
+//!   (a stuck storage call, a body trickling in) is dropped and answered 504 `timeout`.
+//! - **Panics**: a panicking handler is answered 500 `internal` instead of a dropped
+//!   connection.
+//!
+//! The guard's own answers go through [`endpoints::finish`] like every response (request id,
+//! common headers, CORS, metrics, the one log line).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt as _;
+use http::header::{HOST, HeaderName, HeaderValue, LOCATION};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use http_body_util::BodyExt as _;
+use hyper::body::{Bytes, Incoming};
+use taskflow_core::error::ErrorCode;
+use tokio::sync::Semaphore;
+
+use super::{BoxError, ResponseBody, Transport};
+use crate::app::App;
+use crate::context::RequestContext;
+use crate::endpoints::{self, Reply};
+use crate::problem::Problem;
+
+/// `X-Forwarded-Proto`.
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// The guard of one server: the app, its concurrency permits and its timeout.
+pub(super) struct Guard {
+    app: App,
+    permits: Arc<Semaphore>,
+    request_timeout: Duration,
+    require_forwarded_https: bool,
+}
+
+/// What the guard keeps of a request to answer it itself.
+struct Head {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    peer: SocketAddr,
+}
+
+impl Guard {
+    pub(super) fn new(app: App, transport: &Transport) -> Self {
+        Self {
+            app,
+            permits: Arc::new(Semaphore::new(transport.max_concurrent_requests)),
+            request_timeout: transport.request_timeout,
+            require_forwarded_https: transport.require_forwarded_https,
+        }
+    }
+
+    /// Answers `request`: through `service` when the guard lets it pass, else itself.
+    pub(super) async fn handle<S, B>(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        mut service: S,
+        peer: SocketAddr,
+    ) -> Response<ResponseBody>
+    where
+        S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let head = Head {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            headers: request.headers().clone(),
+            peer,
+        };
+        if let Some(reply) = self.https_rule(&head) {
+            return self.finish(&head, reply);
+        }
+        let _permit = if head.uri.path() == "/health/live" {
+            None
+        } else if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            Some(permit)
+        } else {
+            self.app.metrics().load_shed();
+            return self.finish(&head, Err(overloaded()));
+        };
+        let call = async move {
+            std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+            service.call(request).await
+        };
+        let guarded = AssertUnwindSafe(call).catch_unwind();
+        match tokio::time::timeout(self.request_timeout, guarded).await {
+            Ok(Ok(Ok(response))) => response.map(|body| body.map_err(Into::into).boxed_unsync()),
+            Ok(Ok(Err(never))) => match never {},
+            Ok(Err(_panic)) => {
+                tracing::error!(method = %head.method, path = head.uri.path(), "handler panicked");
+                let problem = Problem::new(ErrorCode::Internal, "An internal error occurred.");
+                self.finish(&head, Err(problem))
+            }
+            Err(_elapsed) => {
+                self.app.metrics().request_timed_out();
+                let problem = Problem::new(
+                    ErrorCode::Timeout,
+                    "The request took too long and was abandoned; retry later.",
+                );
+                self.finish(&head, Err(problem))
+            }
+        }
+    }
+
+    /// The answer to a request a trusted proxy forwarded over plain HTTP, in production.
+    fn https_rule(&self, head: &Head) -> Option<Reply> {
+        let forwarded_http = head
+            .headers
+            .get(&X_FORWARDED_PROTO)
+            .and_then(|v| v.to_str().ok())
+            // A chain of proxies appends; the first hop is the client's.
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("http"));
+        let applies = self.require_forwarded_https
+            && forwarded_http
+            && !head.uri.path().starts_with("/health/")
+            && self.app.settings().trusted_proxies.trusts(head.peer.ip());
+        if !applies {
+            return None;
+        }
+        let safe = head.method == Method::GET || head.method == Method::HEAD;
+        match https_location(head).filter(|_| safe) {
+            Some(location) => {
+                let mut response = Response::new(Vec::new());
+                *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+                response.headers_mut().insert(LOCATION, location);
+                Some(Ok(response))
+            }
+            None => Some(Err(Problem::new(
+                ErrorCode::HttpsRequired,
+                "This API is served over HTTPS only; send the request to its https:// URL.",
+            ))),
+        }
+    }
+
+    /// Renders the guard's own answer like any other response.
+    fn finish(&self, head: &Head, reply: Reply) -> Response<ResponseBody> {
+        let ctx = RequestContext::new(
+            &self.app,
+            &head.method,
+            head.uri.path(),
+            &head.headers,
+            head.peer,
+        );
+        let response = endpoints::finish(&self.app, &ctx, reply);
+        response.map(|body| {
+            http_body_util::Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed_unsync()
+        })
+    }
+}
+
+/// `https://{Host}{path}{?query}`, when the `Host` header is a valid authority.
+fn https_location(head: &Head) -> Option<HeaderValue> {
+    let host = head.headers.get(HOST)?.to_str().ok()?;
+    if host.contains('@') {
+        // A valid authority, but user info has no place in a redirect target.
+        return None;
+    }
+    let authority: http::uri::Authority = host.parse().ok()?;
+    let path = head.uri.path_and_query().map_or("/", |p| p.as_str());
+    let uri = Uri::builder()
+        .scheme("https")
+        .authority(authority)
+        .path_and_query(path)
+        .build()
+        .ok()?;
+    HeaderValue::from_str(&uri.to_string()).ok()
+}
+
+fn overloaded() -> Problem {
+    Problem::new(
+        ErrorCode::Overloaded,
+        "The server is at capacity; retry in a moment.",
+    )
+}

@@ -1,0 +1,199 @@
+//! The one connection server both adapters run on, so that both behave identically on the
+//! wire: HTTP/1.1 on hyper, optional TLS (rustls), slow and idle connections reaped, a cap on
+//! requests per connection, graceful shutdown with a bounded drain, and a per-request guard
+//! (load shedding, request timeout, panics as 500, HTTPS behind a proxy; see [`guard`]).
+//!
+//! An adapter hands [`serve`] its whole API as a tower `Service` (axum's `Router`, warp's
+//! `warp::service(filter)`). Every request it gets carries the TCP peer as a [`PeerAddr`]
+//! extension, which the adapters read for client-IP resolution.
+//!
+//! Connection timing is this module's own watchdog (in `conn`) rather than hyper's
+//! `header_read_timeout`: hyper starts that timer whenever it waits for a request head, idle
+//! keep-alive included, so it cannot give slow headers 10 s and idle connections longer.
+//!
+//! HTTP/2 is not offered (ALPN announces `http/1.1` only): the watchdog's notion of a request
+//! head, the `Connection: close` cap and the drain are HTTP/1.1 semantics, and the proxies
+//! in front of such a service speak HTTP/1.1 to it anyway.
+
+mod conn;
+pub mod guard;
+pub mod tls;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::{Bytes, Incoming};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::app::App;
+pub use tls::{Tls, TlsError};
+
+/// The TCP peer of a request (the proxy's address behind a proxy), inserted into every
+/// request's extensions by [`serve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The body of every response the server writes: the adapter's, or the guard's own.
+pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// A boxed error of a response body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How the server treats connections and requests. Each field names its variable in
+/// [`Config`](crate::config::Config); the defaults are those of [`Transport::default`].
+#[derive(Debug, Clone)]
+pub struct Transport {
+    /// `TASKFLOW_TLS_CERT` / `TASKFLOW_TLS_KEY`: serve HTTPS with this identity; `None`
+    /// serves plain HTTP (behind a TLS-terminating proxy). Default: none.
+    pub tls: Option<Tls>,
+    /// `TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS`: longest TLS handshake. Default 10 s.
+    pub tls_handshake_timeout: Duration,
+    /// `TASKFLOW_HEADER_READ_TIMEOUT_SECS`: longest time from the first byte of a request
+    /// (or from the opening of the connection, for its first request) to the end of its
+    /// headers, after which the connection is closed (slowloris). Default 10 s.
+    pub header_read_timeout: Duration,
+    /// `TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS`: how long an idle connection waits for its next
+    /// request. Default 75 s (above the 60 s idle timeout of common load balancers, so the
+    /// balancer, not the server, closes an idle connection first).
+    pub keep_alive_timeout: Duration,
+    /// `TASKFLOW_MAX_REQUESTS_PER_CONNECTION`: the response to the Nth request of a connection
+    /// carries `Connection: close`, so long-lived connections rebalance. Default 1000.
+    pub max_requests_per_connection: NonZeroU32,
+    /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered 503
+    /// `overloaded` with `Retry-After: 1` at once, never queued (`/health/live` is exempt).
+    /// Default 1024.
+    pub max_concurrent_requests: usize,
+    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`: longest time a handler may take (body read
+    /// included) before the request is answered 504 `timeout`. Default 30 s.
+    pub request_timeout: Duration,
+    /// `TASKFLOW_DRAIN_TIMEOUT_SECS`: on shutdown, how long requests in flight may take to
+    /// finish before their connections are dropped. Default 30 s.
+    pub drain_timeout: Duration,
+    /// The production profile: requests a trusted proxy forwarded over plain HTTP are
+    /// redirected or refused (see [`guard`]). Default off.
+    pub require_forwarded_https: bool,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            tls_handshake_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(75),
+            max_requests_per_connection: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
+            max_concurrent_requests: 1024,
+            request_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(30),
+            require_forwarded_https: false,
+        }
+    }
+}
+
+/// Serves `service` (the adapter's whole API over `app`) on `listener` with the transport
+/// settings of `app`, until `shutdown` resolves; then stops accepting (the listener is closed
+/// at once), lets requests in flight finish within the drain timeout, drops what is left and
+/// returns. Accept errors (out of file descriptors) are logged and retried.
+pub async fn serve<S, B>(
+    app: App,
+    listener: TcpListener,
+    service: S,
+    shutdown: impl Future<Output = ()> + Send,
+) where
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let transport = Arc::new(app.settings().transport.clone());
+    let guard = Arc::new(guard::Guard::new(app, &transport));
+    let acceptor = transport.tls.as_ref().map(Tls::acceptor);
+    let (stop, stopped) = watch::channel(());
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    // Out of descriptors, say: give the open connections time to end.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        while connections.try_join_next().is_some() {}
+        let _ = stream.set_nodelay(true);
+        let connection = conn::Connection {
+            guard: guard.clone(),
+            service: service.clone(),
+            transport: transport.clone(),
+            peer,
+            stop: stopped.clone(),
+        };
+        connections.spawn(accept(connection, stream, acceptor.clone()));
+    }
+    drop(listener);
+    let _ = stop.send(());
+    drain(&mut connections, transport.drain_timeout).await;
+}
+
+/// Runs one connection, after its TLS handshake when TLS is on.
+async fn accept<S, B>(
+    mut connection: conn::Connection<S>,
+    stream: TcpStream,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) where
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let Some(acceptor) = acceptor else {
+        return connection.run(stream).await;
+    };
+    let handshake = tokio::time::timeout(
+        connection.transport.tls_handshake_timeout,
+        acceptor.accept(stream),
+    );
+    let stream = tokio::select! {
+        result = handshake => match result {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return tracing::debug!(peer = %connection.peer, error = %e, "TLS handshake failed"),
+            Err(_) => return tracing::debug!(peer = %connection.peer, "TLS handshake timed out"),
+        },
+        // Shutting down: a connection without a request yet has nothing to finish.
+        _ = connection.stop.changed() => return,
+    };
+    connection.run(stream).await;
+}
+
+/// Waits for the connections to end, at most `timeout`; then drops the rest.
+async fn drain(connections: &mut JoinSet<()>, timeout: Duration) {
+    let all = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(timeout, all).await.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            "drain timeout reached; dropping the connections still open"
+        );
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
+    }
+}
