@@ -13,6 +13,7 @@ mod helpers;
 mod isolation;
 mod jwt;
 mod list;
+mod mongo_outage;
 mod ops;
 mod outage;
 mod pagination;
