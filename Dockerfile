@@ -5,6 +5,9 @@
 #   docker run --rm -p 8080:8080 -e TASKFLOW_JWT_SECRET="$(openssl rand -base64 48)" \
 #       -e TASKFLOW_MONGODB_URI='mongodb+srv://...' taskflow
 #
+# Build arguments: SERVER (axum_server, or warp_server) and FEATURES (extra cargo features of
+# the facade, comma-separated, e.g. `sentry`).
+#
 # The builder is Debian bookworm, like the runtime (distroless cc-debian12), so the binary
 # needs no newer glibc than the runtime has.
 
@@ -18,12 +21,14 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
+ARG SERVER=axum_server
+ARG FEATURES=""
 COPY --from=planner /src/recipe.json recipe.json
-# Dependencies only: this layer is reused until Cargo.toml or Cargo.lock change.
-RUN cargo chef cook --release --locked --examples --recipe-path recipe.json
+# Dependencies only: this layer is reused until Cargo.toml, Cargo.lock or FEATURES change.
+RUN cargo chef cook --release --locked --examples --features "$FEATURES" --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked --example axum_server --example healthcheck \
-    && install -D target/release/examples/axum_server /out/taskflow \
+RUN cargo build --release --locked --features "$FEATURES" --example "$SERVER" --example healthcheck \
+    && install -D "target/release/examples/$SERVER" /out/taskflow \
     && install -D target/release/examples/healthcheck /out/healthcheck
 
 # glibc and libgcc, CA certificates, no shell, no package manager; user 65532 (nonroot).
