@@ -83,7 +83,7 @@ for server in "${SERVERS[@]}"; do
     LOG="$(mktemp "${TMPDIR:-/tmp}/taskflow-smoke.XXXXXX.log")"
     echo "==> smoke: $server on $base"
     # The embedded store; the monitor registers one user and one login, well under the limit.
-    TASKFLOW_BIND="127.0.0.1:$port" TASKFLOW_MONGODB_URI="" "target/debug/examples/$server" >"$LOG" 2>&1 &
+    TASKFLOW_PROFILE=development TASKFLOW_BIND="127.0.0.1:$port" TASKFLOW_MONGODB_URI="" "target/debug/examples/$server" >"$LOG" 2>&1 &
     SERVER_PID=$!
     failed_before=$failed
     if wait_ready "$base"; then
