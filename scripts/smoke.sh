@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts each example server (debug builds: `cargo test` built them, so this only builds what
-# is missing), waits for /health/ready, runs the API monitor (examples/smoke.rs) against it,
+# is missing), waits for /health/ready, runs the API monitor (examples/smoke/) against it,
 # then sends SIGTERM and requires a graceful exit (code 0) within SHUTDOWN_TIMEOUT_SECS.
 # Called by scripts/test.sh; prints one `smoke result: N passed; N failed` line for its summary.
 #
@@ -83,7 +83,8 @@ for server in "${SERVERS[@]}"; do
     LOG="$(mktemp "${TMPDIR:-/tmp}/taskflow-smoke.XXXXXX.log")"
     echo "==> smoke: $server on $base"
     # The embedded store; the monitor registers one user and one login, well under the limit.
-    TASKFLOW_PROFILE=development TASKFLOW_BIND="127.0.0.1:$port" TASKFLOW_MONGODB_URI="" "target/debug/examples/$server" >"$LOG" 2>&1 &
+    TASKFLOW_PROFILE=development TASKFLOW_BIND="127.0.0.1:$port" TASKFLOW_MONGODB_URI="" \
+        "target/debug/examples/$server" >"$LOG" 2>&1 &
     SERVER_PID=$!
     failed_before=$failed
     if wait_ready "$base"; then
