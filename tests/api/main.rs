@@ -14,6 +14,7 @@ mod isolation;
 mod jwt;
 mod list;
 mod logs;
+mod mongo_outage;
 mod ops;
 mod outage;
 mod pagination;
