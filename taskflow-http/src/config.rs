@@ -535,6 +535,14 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_variable() {
+        let readme = include_str!("../../README.md");
+        for name in VARIABLES {
+            assert!(readme.contains(&format!("`{name}`")), "{name} missing from README.md");
+        }
+    }
+
+    #[test]
     fn the_example_env_files_are_valid_and_complete() {
         let development = example(DEVELOPMENT_EXAMPLE);
         assert!(Config::from_map(&development).is_ok());

@@ -7,6 +7,7 @@
 
 mod assertions;
 mod auth;
+mod compression;
 mod cookies;
 mod csrf;
 mod helpers;

@@ -18,6 +18,7 @@ use crate::headers::{
     version_etag,
 };
 use crate::problem::Problem;
+use crate::serve::compress::Compressible;
 use crate::views::{TaskPageView, TaskView};
 
 fn task_id(text: &str) -> Result<TaskId, Problem> {
@@ -96,7 +97,9 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
         .await?;
     let response = json(StatusCode::OK, &TaskPageView::from(&page));
     let etag = body_etag(response.body());
-    Ok(with_limit(cacheable(ctx, response, &etag), &caller.limit))
+    let mut response = with_limit(cacheable(ctx, response, &etag), &caller.limit);
+    response.extensions_mut().insert(Compressible);
+    Ok(response)
 }
 
 /// `GET /api/v1/tasks/{id}`.

@@ -102,7 +102,10 @@ impl Guard {
         };
         let guarded = AssertUnwindSafe(call).catch_unwind();
         match tokio::time::timeout(self.request_timeout, guarded).await {
-            Ok(Ok(Ok(response))) => response.map(|body| body.map_err(Into::into).boxed_unsync()),
+            Ok(Ok(Ok(mut response))) => {
+                super::compress::weaken_etag(response.headers_mut());
+                response.map(|body| body.map_err(Into::into).boxed_unsync())
+            }
             Ok(Ok(Err(never))) => match never {},
             Ok(Err(_panic)) => {
                 tracing::error!(method = %head.method, path = head.uri.path(), "handler panicked");

@@ -1,7 +1,8 @@
 //! The one connection server both adapters run on, so that both behave identically on the
 //! wire: HTTP/1.1 on hyper, optional TLS (rustls), slow and idle connections reaped, a cap on
 //! requests per connection, graceful shutdown with a bounded drain, and a per-request guard
-//! (load shedding, request timeout, panics as 500, HTTPS behind a proxy; see [`guard`]).
+//! (load shedding, request timeout, panics as 500, HTTPS behind a proxy; see [`guard`]);
+//! large pages of tasks are compressed when the client accepts it (see [`compress`]).
 //!
 //! An adapter hands [`serve`] its whole API as a tower `Service` (axum's `Router`, warp's
 //! `warp::service(filter)`). Every request it gets carries the TCP peer as a [`PeerAddr`]
@@ -15,6 +16,7 @@
 //! head, the `Connection: close` cap and the drain are HTTP/1.1 semantics, and the proxies
 //! in front of such a service speak HTTP/1.1 to it anyway.
 
+pub mod compress;
 mod conn;
 pub mod guard;
 pub mod tls;
@@ -114,9 +116,10 @@ pub async fn serve<S, B>(
         + 'static,
     S::Future: Send + 'static,
     B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    B::Error: Into<BoxError> + Send + Sync,
 {
     let transport = Arc::new(app.settings().transport.clone());
+    let service = compress::compressed(service);
     let guard = Arc::new(guard::Guard::new(app, &transport));
     let acceptor = transport.tls.as_ref().map(Tls::acceptor);
     let (stop, stopped) = watch::channel(());
