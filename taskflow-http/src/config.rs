@@ -538,7 +538,10 @@ mod tests {
     fn the_readme_documents_every_variable() {
         let readme = include_str!("../../README.md");
         for name in VARIABLES {
-            assert!(readme.contains(&format!("`{name}`")), "{name} missing from README.md");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} missing from README.md"
+            );
         }
     }
 
