@@ -169,22 +169,21 @@ stop_all() {
 
 rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+# utime + stime of a process, in clock ticks (0 without one).
 cpu_ticks() {
-    local total=0 pid
-    for pid in "$SERVER_PID" $DB_PID; do
-        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
-    done
-    echo "$total"
+    [[ -n "$1" ]] || { echo 0; return; }
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
 # --- one measured run: begin_run DIR REQUESTED FRACTION; oha_bg PART ARGS...; end_run --------
-RUN_DIR=""; RUN_REQUESTED=0; RUN_FRACTION=null; RUN_T0=0; RUN_TICKS0=0
+RUN_DIR=""; RUN_REQUESTED=0; RUN_FRACTION=null; RUN_T0=0; RUN_TICKS0=0; RUN_DB_TICKS0=0
 begin_run() {
     RUN_DIR=$1; RUN_REQUESTED=$2; RUN_FRACTION=$3
     mkdir -p "$RUN_DIR"
     # Peak RSS per run: VmHWM restarts from the current RSS.
     echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
-    RUN_TICKS0=$(cpu_ticks)
+    RUN_TICKS0=$(cpu_ticks "$SERVER_PID")
+    RUN_DB_TICKS0=$(cpu_ticks "$DB_PID")
     RUN_T0=$(date +%s.%N)
     OHA_PIDS=()
 }
@@ -205,13 +204,15 @@ end_run() {
     local pid
     for pid in "${OHA_PIDS[@]}"; do wait "$pid" || die "oha failed (see $OUT/oha.log)"; done
     OHA_PIDS=()
-    local ticks1 t1 hz
-    ticks1=$(cpu_ticks); t1=$(date +%s.%N); hz=$(getconf CLK_TCK)
+    local ticks1 db_ticks1 t1 hz
+    ticks1=$(cpu_ticks "$SERVER_PID"); db_ticks1=$(cpu_ticks "$DB_PID")
+    t1=$(date +%s.%N); hz=$(getconf CLK_TCK)
     jq -n --argjson requested "$RUN_REQUESTED" --argjson fraction "$RUN_FRACTION" \
         --argjson cpu "$(echo "($ticks1 - $RUN_TICKS0) / $hz" | bc -l)" \
+        --argjson db_cpu "$(echo "($db_ticks1 - $RUN_DB_TICKS0) / $hz" | bc -l)" \
         --argjson wall "$(echo "$t1 - $RUN_T0" | bc -l)" \
         --argjson hwm "$(rss_kb "$SERVER_PID" VmHWM)" \
-        '{requested: $requested, fraction: $fraction, cpu_secs: $cpu, wall_secs: $wall, peak_rss_kb: $hwm}' \
+        '{requested: $requested, fraction: $fraction, cpu_secs: $cpu, db_cpu_secs: $db_cpu, wall_secs: $wall, peak_rss_kb: $hwm}' \
         >"$RUN_DIR/proc.json"
     # A server that stopped answering would make every later figure meaningless.
     if ! curl -fs -m 5 -o /dev/null "$BASE/health/live"; then
@@ -405,8 +406,9 @@ ceiling of this machine.
   of a step that kept up: at least 95% of the asked rate, under 0.1% errors, p99 under 100 ms.
 - **Latency rows** are from the step at half the probed capacity, corrected for coordinated
   omission; errors are responses other than 2xx/304 plus transport errors.
-- **Server CPU** is utime + stime of the server process (plus the database's, on MongoDB) over
-  the step, in cores; **peak RSS** is the server's VmHWM, reset before each step.
+- **Server CPU** is utime + stime of the TaskFlow process over the step, in cores (the
+  database's own, on MongoDB, in brackets); **peak RSS** is the server's VmHWM, reset before
+  each step.
 EOF
 }
 

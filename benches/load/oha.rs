@@ -15,8 +15,11 @@ pub(crate) struct ServerSample {
     /// The fraction of the scenario's probed capacity this step asked for (sweeps only).
     #[serde(default)]
     pub fraction: Option<f64>,
-    /// utime + stime of the server (and its database, when it has one) over the run.
+    /// utime + stime of the TaskFlow server over the run.
     pub cpu_secs: f64,
+    /// utime + stime of the database server over the run (0 without one).
+    #[serde(default)]
+    pub db_cpu_secs: f64,
     /// Wall-clock length of the run.
     pub wall_secs: f64,
     /// Peak resident set of the TaskFlow server during the run (VmHWM, reset before it).
@@ -66,9 +69,15 @@ impl Run {
             .fold((0, 0), |(e, a), l| (e + l.errors, a + l.attempts))
     }
 
-    /// Server CPU as a share of one core.
-    pub(crate) fn cpu_share(&self) -> f64 {
-        self.server.cpu_secs / self.server.wall_secs.max(1e-9)
+    /// Server CPU in cores, with the database's in brackets when there is one.
+    pub(crate) fn cpu_share(&self) -> String {
+        let wall = self.server.wall_secs.max(1e-9);
+        let server = self.server.cpu_secs / wall;
+        if self.server.db_cpu_secs > 0.0 {
+            format!("{server:.2} (db {:.2})", self.server.db_cpu_secs / wall)
+        } else {
+            format!("{server:.2}")
+        }
     }
 
     pub(crate) fn load(&self, part: &str) -> Option<&Load> {

@@ -283,7 +283,7 @@ fn sweep_row(combo: &Combo, s: &Sweep, baseline: Option<f64>) -> String {
     };
     let load = half.loads.first().cloned().unwrap_or_default();
     format!(
-        "| {adapter} | {store} | {throughput} | {ratio} | {:.0} | {} | {} | {} | {} | {} | {:.2} | {} |\n",
+        "| {adapter} | {store} | {throughput} | {ratio} | {:.0} | {} | {} | {} | {} | {} | {} | {} |\n",
         load.rps,
         ms(load.p[0]),
         ms(load.p[1]),
@@ -300,7 +300,7 @@ fn part_rows(md: &mut String, combo: &Combo, run: &Run) {
     for load in &run.loads {
         let _ = writeln!(
             md,
-            "| {adapter} | {store} | {} | {:.0} | {} | {} | {} | {} | {} | {:.2} | {} |",
+            "| {adapter} | {store} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
             load.part,
             load.rps,
             ms(load.p[0]),
