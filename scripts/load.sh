@@ -219,8 +219,8 @@ end_run() {
         echo "    !! the server no longer answers /health/live after $RUN_DIR" | tee -a "$OUT/run/incidents.md"
         return 1
     fi
-    # Requests the generators abandoned may still queue in the database: the next run starts
-    # once storage answers again (noted when that takes long, fatal after 60 s).
+    # The next run starts once storage answers again: after runs that ended with requests cut
+    # off, the MongoDB store has been seen unavailable for 15-50 s (noted; fatal after 60 s).
     local waited=$SECONDS
     until curl -fs -m 5 -o /dev/null "$BASE/health/ready"; do
         if [[ $((SECONDS - waited)) -ge 60 ]]; then
@@ -230,7 +230,7 @@ end_run() {
         sleep 0.5
     done
     if [[ $((SECONDS - waited)) -ge 2 ]]; then
-        echo "    storage backlog drained $((SECONDS - waited)) s after $RUN_DIR" | tee -a "$OUT/run/incidents.md"
+        echo "    storage unavailable (/health/ready) for $((SECONDS - waited)) s after $RUN_DIR" | tee -a "$OUT/run/incidents.md"
     fi
 }
 
