@@ -505,7 +505,8 @@ fn memory(md: &mut String, combos: &[Combo], targets: &mut Targets) {
     }
 }
 
-/// Criterion means read from `target/criterion` when the harness ran them.
+/// Criterion means read from `target/criterion` when the harness ran them (criterion keeps a
+/// function id's `/` as `_` in its directory names).
 fn criterion(
     md: &mut String,
     dir: Option<&Path>,
@@ -514,12 +515,12 @@ fn criterion(
         ("jwt_hs256/verify", "JWT verify", 5_000.0),
         ("rate_limit/hot_key_admitted", "rate-limiter check", 1_000.0),
         (
-            "memory_list_100k/default/page_1",
+            "memory_list_100k/default_page_1",
             "in-memory list page 1 at 100k tasks",
             20_000.0,
         ),
         (
-            "memory_list_100k/default/page_50",
+            "memory_list_100k/default_page_50",
             "in-memory list page 50 at 100k tasks",
             20_000.0,
         ),
