@@ -41,6 +41,8 @@ pub(crate) fn draw(path: &Path, title: &str, series: &[Series]) -> Result<(), St
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y}"))
         .x_desc("achieved throughput (requests/s)")
         .y_desc("p99 latency (ms, log scale)")
         .draw()
