@@ -1,5 +1,6 @@
 //! Query benchmarks on the embedded store: one page of a user with 100k tasks among other
-//! users' tasks, first page versus page 50 (walked with cursors), filtered, and stats.
+//! users' tasks, first page versus page 50 (walked with cursors), filtered, and stats; and one
+//! user's first page while other users' tasks grow from 10k to 1M (it must not slow down).
 //!
 //! `cargo bench --bench queries`
 
@@ -113,5 +114,68 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(queries, benches);
+/// Tasks of `count` other users, `per_user` each, inserted into `repos`.
+fn add_other_users(runtime: &Runtime, repos: &Repositories, count: usize, per_user: i64) {
+    for _ in 0..count {
+        let user = UserId::generate();
+        for i in 0..per_user {
+            let spec = TaskSpec {
+                created: i,
+                due: (i % 3 != 0).then_some(i % 5_000),
+                ..TaskSpec::default()
+            };
+            runtime
+                .block_on(repos.tasks.insert_task(&spec.build(user)))
+                .expect("insert");
+        }
+    }
+}
+
+fn other_users(c: &mut Criterion) {
+    const OWNER_TASKS: i64 = 1_000;
+    const USERS_PER_STEP: usize = 100;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let repos = runtime.block_on(memory_repositories());
+    let (tasks, _) = service(&repos);
+    let owner = UserId::generate();
+    for i in 0..OWNER_TASKS {
+        let spec = TaskSpec {
+            created: i,
+            ..TaskSpec::default()
+        };
+        runtime
+            .block_on(repos.tasks.insert_task(&spec.build(owner)))
+            .expect("insert");
+    }
+    let query = TaskQuery::default();
+    let mut group = c.benchmark_group("memory_list_other_users");
+    let mut others = 0;
+    // The other users' tasks grow in place: 10k, then 100k, then 1M, 100 users at each step.
+    for (name, total) in [
+        ("others_10k", 10_000),
+        ("others_100k", 100_000),
+        ("others_1m", 1_000_000),
+    ] {
+        let per_user = (total - others) / USERS_PER_STEP;
+        add_other_users(
+            &runtime,
+            &repos,
+            USERS_PER_STEP,
+            i64::try_from(per_user).unwrap_or(0),
+        );
+        others = total;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(tasks.list_tasks(black_box(&owner), black_box(&query)))
+                    .expect("list")
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(queries, benches, other_users);
 criterion_main!(queries);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{MemoryStore, write};
+use super::{MemoryStore, read, write};
 use crate::auth::refresh::RefreshTokenHash;
 use crate::auth::session::{RefreshTokenRecord, Session};
 use crate::auth::throttle::FailureState;
@@ -100,8 +100,13 @@ impl SessionRepository for MemoryStore {
         user: &UserId,
         id: &SessionId,
     ) -> Result<Option<Session>, StorageError> {
-        let mut state = write(&self.sessions);
-        Ok(state.owned_mut(user, id).map(|e| e.session.clone()))
+        // Every authenticated request comes here: a shared lock lets them run side by side.
+        let state = read(&self.sessions);
+        Ok(state
+            .by_id
+            .get(id)
+            .filter(|e| e.session.user_id == *user)
+            .map(|e| e.session.clone()))
     }
 
     async fn use_refresh_token(
