@@ -10,21 +10,26 @@
 //!   once; one more is answered at once 503 `overloaded` with `Retry-After: 1`, never queued.
 //!   `/health/live` is exempt, so an orchestrator does not restart a busy but healthy
 //!   instance; readiness is not, so a saturated instance can be taken out of rotation.
-//! - **Request timeout**: a handler still running after `TASKFLOW_REQUEST_TIMEOUT_SECS`
-//!   (a stuck storage call, a body trickling in) is dropped and answered 504 `timeout`.
+//! - **Request timeout**: a request whose handler is still running after
+//!   `TASKFLOW_REQUEST_TIMEOUT_SECS` (a stuck storage call, a body trickling in) is answered
+//!   504 `timeout`.
 //! - **Panics**: a panicking handler is answered 500 `internal` instead of a dropped
 //!   connection.
+//! - **No cancellation midway**: each handler runs as its own task, which neither the
+//!   timeout nor a client hanging up cancels. A storage operation dropped halfway leaves a
+//!   write's outcome unknown to the client and costs the MongoDB driver the connection (under
+//!   load, the pool and the server's availability with it); so every operation that started
+//!   ends. The handler keeps its concurrency permit until then: stuck work still counts
+//!   toward the limit, and sheds load rather than piling up.
 //!
 //! The guard's own answers go through [`endpoints::finish`] like every response (request id,
 //! common headers, CORS, metrics, the one log line).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
 use http::header::{HOST, HeaderName, HeaderValue, LOCATION};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt as _;
@@ -75,7 +80,10 @@ impl Guard {
         peer: SocketAddr,
     ) -> Response<ResponseBody>
     where
-        S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
+        S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
@@ -88,7 +96,7 @@ impl Guard {
         if let Some(reply) = self.https_rule(&head) {
             return self.finish(&head, reply);
         }
-        let _permit = if head.uri.path() == "/health/live" {
+        let permit = if head.uri.path() == "/health/live" {
             None
         } else if let Ok(permit) = self.permits.clone().try_acquire_owned() {
             Some(permit)
@@ -97,17 +105,19 @@ impl Guard {
             return self.finish(&head, Err(overloaded()));
         };
         let call = async move {
+            let _permit = permit;
             std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
             service.call(request).await
         };
-        let guarded = AssertUnwindSafe(call).catch_unwind();
-        match tokio::time::timeout(self.request_timeout, guarded).await {
+        // Detached: dropping the handle on timeout or hang-up lets the handler finish.
+        let handler = tokio::spawn(call);
+        match tokio::time::timeout(self.request_timeout, handler).await {
             Ok(Ok(Ok(mut response))) => {
                 super::compress::weaken_etag(response.headers_mut());
                 response.map(|body| body.map_err(Into::into).boxed_unsync())
             }
             Ok(Ok(Err(never))) => match never {},
-            Ok(Err(_panic)) => {
+            Ok(Err(_panicked)) => {
                 tracing::error!(method = %head.method, path = head.uri.path(), "handler panicked");
                 let problem = Problem::new(ErrorCode::Internal, "An internal error occurred.");
                 self.finish(&head, Err(problem))

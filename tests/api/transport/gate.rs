@@ -30,6 +30,7 @@ pub(super) struct Gate {
     mode: Mode,
     open: watch::Sender<bool>,
     parked: AtomicUsize,
+    passed: AtomicUsize,
 }
 
 impl Gate {
@@ -38,6 +39,7 @@ impl Gate {
             mode,
             open: watch::Sender::new(false),
             parked: AtomicUsize::new(0),
+            passed: AtomicUsize::new(0),
         })
     }
 
@@ -57,11 +59,20 @@ impl Gate {
         self.parked.fetch_add(1, Ordering::SeqCst);
         let mut open = self.open.subscribe();
         let _ = open.wait_for(|open| *open).await;
+        self.passed.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Lets every parked and future call through.
     pub(super) fn release(&self) {
         self.open.send_replace(true);
+    }
+
+    /// Waits until `n` calls went through the open gate (at most 10 s).
+    pub(super) async fn passed(&self, n: usize) {
+        eventually("calls to pass the gate", || {
+            self.passed.load(Ordering::SeqCst) >= n
+        })
+        .await;
     }
 
     /// Waits until `n` calls reached the gate (at most 10 s).
