@@ -195,7 +195,9 @@ oha_bg() {
         [[ $arg =~ ^[A-Za-z0-9_./:=?,-]+$ ]] && line+=" $arg" || line+=" '$arg'"
     done
     sed -E 's/Bearer [^ '"'"']+/Bearer $TOKEN/' <<<"$line" >>"$OUT/oha-commands.txt"
-    taskset -c 0 oha --no-tui --output-format json -o "$RUN_DIR/$part.oha.json" "$@" \
+    # --disable-compression: identity bodies unless a scenario asks for a coding itself
+    # (list_gzip), so every other figure compares the same bytes to the baseline's.
+    taskset -c 0 oha --no-tui --disable-compression --output-format json -o "$RUN_DIR/$part.oha.json" "$@" \
         >>"$OUT/oha.log" 2>&1 &
     OHA_PIDS+=($!)
 }
@@ -251,6 +253,7 @@ define_scenarios() {
     for i in $(seq 1 1000); do printf '{"title":"Edited %d","completed":%s}\n' "$i" "$([[ $((i % 2)) -eq 0 ]] && echo true || echo false)"; done >"$dir/patch.bodies"
     SC_baseline=("$BASE/health/live")
     SC_list=("${AUTH[@]}" "$BASE/api/v1/tasks?limit=20")
+    SC_list_gzip=("${AUTH[@]}" -H "Accept-Encoding: gzip" "$BASE/api/v1/tasks?limit=20")
     SC_list_filtered=("${AUTH[@]}" "$BASE/api/v1/tasks?limit=20&completed=false&priority=high&sort=due_at")
     SC_get=("${AUTH[@]}" --urls-from-file "$dir/ids.urls")
     SC_create=("${AUTH[@]}" -m POST -T application/json -Z "$dir/create.bodies" "$BASE/api/v1/tasks")
@@ -308,7 +311,7 @@ run_combo() {
     define_scenarios "$dir/state.json" "$dir"
 
     local list_capacity
-    for name in baseline list list_filtered get create patch; do
+    for name in baseline list list_gzip list_filtered get create patch; do
         sweep "$name" "$dir"
         [[ $name == list ]] && list_capacity=$CAPACITY
     done

@@ -14,7 +14,7 @@ use crate::chart::{self, Series};
 use crate::oha::{Run, read_json};
 
 /// The sweep scenarios, in table order: directory name and title.
-const SWEEPS: [(&str, &str); 6] = [
+const SWEEPS: [(&str, &str); 7] = [
     (
         "baseline",
         "Bare baseline: `GET /health/live` (no auth, no storage, same stack)",
@@ -22,6 +22,10 @@ const SWEEPS: [(&str, &str); 6] = [
     (
         "list",
         "Authenticated list, 20 items: `GET /api/v1/tasks?limit=20`",
+    ),
+    (
+        "list_gzip",
+        "Authenticated list, 20 items, gzip-coded (`Accept-Encoding: gzip`; compression costs server CPU)",
     ),
     (
         "list_filtered",
