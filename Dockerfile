@@ -34,13 +34,9 @@ RUN cargo build --release --locked --features "$FEATURES" --example "$SERVER" --
 # glibc and libgcc, CA certificates, no shell, no package manager; user 65532 (nonroot).
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=builder /out/taskflow /out/healthcheck /usr/local/bin/
-# MALLOC_MMAP_THRESHOLD_: argon2id's 19 MiB working memory is mmapped and returned after
-# each hash; with glibc's dynamic threshold it would stay in the heap (hundreds of MB after a
-# few dozen logins; see BENCHMARKS.md).
 ENV TASKFLOW_PROFILE=production \
     TASKFLOW_BIND=0.0.0.0:8080 \
-    RUST_LOG=info \
-    MALLOC_MMAP_THRESHOLD_=1048576
+    RUST_LOG=info
 EXPOSE 8080
 USER 65532:65532
 # Liveness only: a MongoDB outage makes /health/ready fail, and restarting the container

@@ -5,6 +5,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
+use argon2::{PasswordHasher as _, PasswordVerifier as _};
+
 use super::*;
 
 /// Counts the hashes running at once, and the most ever seen, to check the permit bound.
@@ -258,4 +260,63 @@ async fn cancelled_requests_release_their_permits() {
     drop(all);
     assert!(hasher.verify(&pw, None).await.is_ok());
     assert_eq!(hasher.inner.permits.available_permits(), 1);
+}
+
+#[tokio::test]
+async fn hashes_agree_with_the_argon2_crate_both_ways() {
+    let hasher = hasher();
+    let ours = hasher.hash(&password("correct horse")).await.unwrap();
+    let parsed = Phc::new(ours.expose_phc()).unwrap();
+    assert!(
+        Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok()
+    );
+    assert!(
+        Argon2::default()
+            .verify_password(b"wrong horse", &parsed)
+            .is_err()
+    );
+    let theirs = Argon2::default().hash_password(b"correct horse").unwrap();
+    let theirs = PasswordHash::from_phc(theirs.to_string());
+    let outcome = hasher
+        .verify(&password("correct horse"), Some(&theirs))
+        .await;
+    assert_eq!(
+        outcome.unwrap(),
+        Verification::Valid {
+            needs_rehash: false
+        }
+    );
+    let outcome = hasher.verify(&password("wrong horse"), Some(&theirs)).await;
+    assert_eq!(outcome.unwrap(), Verification::Invalid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn working_memory_is_reused_one_buffer_per_permit_and_wiped() {
+    let hasher = PasswordHasher::new(Argon2Params::default(), 2).unwrap();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let hasher = hasher.clone();
+            tokio::spawn(async move { hasher.hash(&password("correct horse")).await })
+        })
+        .collect();
+    for task in tasks {
+        let _ = task.await.unwrap().unwrap();
+    }
+    let pool = hasher.inner.memory.lock().unwrap();
+    assert!(
+        !pool.is_empty() && pool.len() <= 2,
+        "{} buffers",
+        pool.len()
+    );
+    let blocks = Argon2Params::default().to_argon2().unwrap().block_count();
+    for buffer in pool.iter() {
+        assert_eq!(buffer.len(), blocks);
+        assert!(
+            buffer
+                .iter()
+                .all(|block| block.as_ref().iter().all(|&w| w == 0))
+        );
+    }
 }
