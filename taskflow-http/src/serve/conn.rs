@@ -15,14 +15,14 @@ use std::task::{Context, Poll};
 
 use http::header::{CONNECTION, HeaderValue};
 use http::{Request, Response};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::guard::Guard;
-use super::{BoxError, PeerAddr, ResponseBody, Transport};
+use super::{ApiBody, ApiService, PeerAddr, ResponseBody, Transport};
 
 /// What a connection task needs.
 pub(super) struct Connection<S> {
@@ -33,20 +33,12 @@ pub(super) struct Connection<S> {
     pub(super) stop: watch::Receiver<()>,
 }
 
-impl<S, B> Connection<S>
-where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
+impl<S> Connection<S> {
     /// Serves the connection until it closes, times out or is told to stop.
-    pub(super) async fn run<IO>(mut self, io: IO)
+    pub(super) async fn run<IO, B>(mut self, io: IO)
     where
+        S: ApiService<B>,
+        B: ApiBody,
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let activity = Arc::new(Activity::new());
@@ -107,14 +99,8 @@ fn request_service<S, B>(
     Future = impl Future<Output = Result<Response<ResponseBody>, Infallible>> + Send,
 >
 where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: ApiService<B>,
+    B: ApiBody,
 {
     hyper::service::service_fn(move |mut request: Request<Incoming>| {
         let in_flight = InFlight::start(&activity);

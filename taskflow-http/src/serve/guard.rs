@@ -25,7 +25,6 @@
 //! The guard's own answers go through [`endpoints::finish`] like every response (request id,
 //! common headers, CORS, metrics, the one log line).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +36,7 @@ use hyper::body::{Bytes, Incoming};
 use taskflow_core::error::ErrorCode;
 use tokio::sync::Semaphore;
 
-use super::{BoxError, ResponseBody, Transport};
+use super::{ApiBody, ApiService, ResponseBody, Transport};
 use crate::app::App;
 use crate::context::RequestContext;
 use crate::endpoints::{self, Reply};
@@ -80,12 +79,8 @@ impl Guard {
         peer: SocketAddr,
     ) -> Response<ResponseBody>
     where
-        S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-            + Send
-            + 'static,
-        S::Future: Send + 'static,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
+        S: ApiService<B>,
+        B: ApiBody,
     {
         let head = Head {
             method: request.method().clone(),

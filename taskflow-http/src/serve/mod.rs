@@ -48,6 +48,45 @@ pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxErr
 /// A boxed error of a response body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What an adapter hands [`serve`]: its whole API as a cloneable tower service (axum's
+/// `Router`, warp's `warp::service(filter)`), each request its own task.
+pub trait ApiService<B>:
+    tower_service::Service<
+        Request<Incoming>,
+        Response = Response<B>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S, B> ApiService<B> for S where
+    S: tower_service::Service<
+            Request<Incoming>,
+            Response = Response<B>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// A response body the server can write (and compress).
+pub trait ApiBody:
+    http_body::Body<Data = Bytes, Error: Into<BoxError> + Send + Sync> + Send + 'static
+{
+}
+
+impl<B> ApiBody for B where
+    B: http_body::Body<Data = Bytes, Error: Into<BoxError> + Send + Sync> + Send + 'static
+{
+}
+
 /// How the server treats connections and requests. Each field names its variable in
 /// [`Config`](crate::config::Config); the defaults are those of [`Transport::default`].
 #[derive(Debug, Clone)]
@@ -109,14 +148,8 @@ pub async fn serve<S, B>(
     service: S,
     shutdown: impl Future<Output = ()> + Send,
 ) where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError> + Send + Sync,
+    S: ApiService<B>,
+    B: ApiBody,
 {
     let transport = Arc::new(app.settings().transport.clone());
     let service = compress::compressed(service);
@@ -160,14 +193,8 @@ async fn accept<S, B>(
     stream: TcpStream,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
 ) where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: ApiService<B>,
+    B: ApiBody,
 {
     let Some(acceptor) = acceptor else {
         return connection.run(stream).await;
