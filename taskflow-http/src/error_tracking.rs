@@ -87,11 +87,8 @@ mod tests {
     use std::net::SocketAddr;
     use std::sync::Arc;
 
-    use async_trait::async_trait;
     use http::{HeaderMap, Method};
-    use taskflow_core::StorageError;
-    use taskflow_core::domain::{Email, PasswordHash, User, UserId};
-    use taskflow_core::ports::{InsertUserError, UserRepository};
+    use taskflow_core::testkit::DownStore;
 
     use super::*;
     use crate::endpoints::{self, auth};
@@ -99,33 +96,6 @@ mod tests {
 
     const EMAIL: &str = "tracked@example.com";
     const PASSWORD: &str = "correct horse battery";
-
-    /// Accounts on a server that is gone, with a cause that must never be reported.
-    struct DownUsers;
-
-    fn down() -> StorageError {
-        StorageError::Unavailable("db-7.internal refused user=admin password=hunter2".into())
-    }
-
-    #[async_trait]
-    impl UserRepository for DownUsers {
-        async fn insert_user(&self, _: &User) -> Result<(), InsertUserError> {
-            Err(down().into())
-        }
-        async fn find_user_by_id(&self, _: &UserId) -> Result<Option<User>, StorageError> {
-            Err(down())
-        }
-        async fn find_user_by_email(&self, _: &Email) -> Result<Option<User>, StorageError> {
-            Err(down())
-        }
-        async fn set_password_hash(
-            &self,
-            _: &UserId,
-            _: &PasswordHash,
-        ) -> Result<bool, StorageError> {
-            Err(down())
-        }
-    }
 
     fn app(stores: Stores) -> App {
         let config = Config::from_map(&HashMap::new()).unwrap();
@@ -163,7 +133,7 @@ mod tests {
     #[test]
     fn a_5xx_is_reported_once_with_its_request_id_and_no_secret() {
         let mut stores = Stores::memory();
-        stores.users = Arc::new(DownUsers);
+        stores.users = Arc::new(DownStore);
         let app = app(stores);
         let events = captured(|| {
             assert_eq!(post(&app, "/api/v1/auth/register", "req-tracked-1"), 503);

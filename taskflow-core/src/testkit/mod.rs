@@ -15,9 +15,12 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod cases;
+mod down;
 pub mod model;
 pub mod props;
 pub mod session_cases;
+
+pub use down::{DOWN_CAUSE, DownStore};
 
 use std::future::Future;
 use std::pin::Pin;
