@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use taskflow::core::auth::CsrfTokens;
 use taskflow::core::auth::input::RegisterInput;
 use taskflow::core::auth::session::ClientMeta;
@@ -46,11 +46,14 @@ fn argon2(c: &mut Criterion) {
 }
 
 fn jwt(c: &mut Criterion) {
-    let key = JwtKey::hs256("bench-1", &[42; 32]).expect("key");
-    let tokens = AccessTokens::new(
-        KeySet::new(key, vec![]).expect("key set"),
-        AccessTokenConfig::default(),
-    );
+    let fresh = || {
+        let key = JwtKey::hs256("bench-1", &[42; 32]).expect("key");
+        AccessTokens::new(
+            KeySet::new(key, vec![]).expect("key set"),
+            AccessTokenConfig::default(),
+        )
+    };
+    let tokens = fresh();
     let (user, session) = (UserId::generate(), SessionId::generate());
     let now = Timestamp::from_unix_millis(1_795_687_200_000).expect("timestamp");
     let token = tokens.issue(&user, &session, now).expect("issue").token;
@@ -62,7 +65,16 @@ fn jwt(c: &mut Criterion) {
                 .expect("issue")
         });
     });
+    // A token seen for the first time: the full decode and signature check (the target).
     group.bench_function("verify", |b| {
+        b.iter_batched(
+            fresh,
+            |tokens| tokens.verify(black_box(&token), now).expect("verify"),
+            BatchSize::SmallInput,
+        );
+    });
+    // The same token again, as on every request of a client: remembered.
+    group.bench_function("verify_remembered", |b| {
         b.iter(|| tokens.verify(black_box(&token), now).expect("verify"));
     });
     group.finish();

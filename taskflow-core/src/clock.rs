@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
 
 /// Smallest representable instant: 0001-01-01T00:00:00Z (RFC 3339 needs a four-digit year).
 const MIN_MILLIS: i64 = -62_135_596_800_000;
@@ -73,43 +73,72 @@ impl Timestamp {
         let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         Self(self.0.saturating_sub(millis).max(MIN_MILLIS))
     }
+}
 
-    fn to_datetime(self) -> OffsetDateTime {
-        let nanos = i128::from(self.0) * 1_000_000;
-        // In range by construction: MIN_MILLIS..=MAX_MILLIS is inside what `time` supports.
-        OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-            .to_offset(UtcOffset::UTC)
+impl Timestamp {
+    /// The RFC 3339 text of this instant, in UTC with exactly three fractional digits.
+    ///
+    /// Straight integer arithmetic into a fixed-width buffer (years 1..=9999): it runs four
+    /// times for every task of a list, where going through `time`'s calendar types (128-bit
+    /// nanoseconds) and `fmt` machinery showed in the list's profile.
+    fn rfc3339(self) -> [u8; 24] {
+        const MILLIS_PER_DAY: i64 = 86_400_000;
+        let days = self.0.div_euclid(MILLIS_PER_DAY);
+        let of_day = self.0.rem_euclid(MILLIS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        let mut buf = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for digit in buf[at..at + width].iter_mut().rev() {
+                // `value % 10` is in 0..=9 for the non-negative fields of the range.
+                *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, of_day / 3_600_000);
+        put(14, 2, of_day / 60_000 % 60);
+        put(17, 2, of_day / 1_000 % 60);
+        put(20, 3, of_day % 1_000);
+        buf
     }
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01: Howard
+/// Hinnant's `civil_from_days` (eras of 400 years, years starting in March so that the leap
+/// day comes last).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with exactly three fractional digits: `2026-11-26T10:00:00.000Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dt = self.to_datetime();
-        // Fixed width (years 1..=9999), digits put straight into one buffer: this runs four
-        // times for every task of a response, where `write!` with padding showed in profiles.
-        let mut buf = *b"0000-00-00T00:00:00.000Z";
-        let mut put = |at: usize, width: usize, mut value: u32| {
-            for digit in buf[at..at + width].iter_mut().rev() {
-                *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
-                value /= 10;
-            }
-        };
-        put(0, 4, u32::try_from(dt.year()).unwrap_or(0));
-        put(5, 2, u32::from(u8::from(dt.month())));
-        put(8, 2, u32::from(dt.day()));
-        put(11, 2, u32::from(dt.hour()));
-        put(14, 2, u32::from(dt.minute()));
-        put(17, 2, u32::from(dt.second()));
-        put(20, 3, u32::from(dt.millisecond()));
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+        f.write_str(std::str::from_utf8(&self.rfc3339()).map_err(|_| fmt::Error)?)
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // `serialize_str`, not `collect_str`: no formatter adapter between the digits and the
+        // output (ASCII digits only, so the UTF-8 check cannot fail).
+        let text = self.rfc3339();
+        serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -172,6 +201,7 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::UtcOffset;
 
     #[test]
     fn parses_any_offset_into_utc_millis() {
@@ -213,6 +243,53 @@ mod tests {
         let t = Timestamp::from_unix_millis(-1).unwrap();
         assert_eq!(t.to_string(), "1969-12-31T23:59:59.999Z");
         assert_eq!(Timestamp::parse_rfc3339(&t.to_string()).unwrap(), t);
+    }
+
+    /// The reference: `time`'s own RFC 3339 formatting of the same instant.
+    fn reference(t: Timestamp) -> String {
+        let dt = OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.unix_millis()) * 1_000_000)
+            .unwrap()
+            .to_offset(UtcOffset::UTC);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            dt.year(),
+            u8::from(dt.month()),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second(),
+            dt.millisecond()
+        )
+    }
+
+    #[test]
+    fn display_agrees_with_time_at_calendar_edges() {
+        let edges = [
+            MIN_MILLIS,
+            MAX_MILLIS,
+            0,
+            -1,
+            951_782_400_000,   // 2000-02-29
+            951_868_799_999,   // 2000-02-29T23:59:59.999
+            4_107_542_400_000, // 2100-03-01 (2100 is not a leap year)
+            -2_203_891_200_001,
+        ];
+        for millis in edges {
+            let t = Timestamp::from_unix_millis(millis).unwrap();
+            assert_eq!(t.to_string(), reference(t), "{millis}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_agrees_with_time(millis in MIN_MILLIS..=MAX_MILLIS) {
+            let t = Timestamp::from_unix_millis(millis).unwrap();
+            proptest::prop_assert_eq!(t.to_string(), reference(t));
+            proptest::prop_assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{}\"", reference(t))
+            );
+        }
     }
 
     #[test]

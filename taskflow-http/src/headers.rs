@@ -5,7 +5,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
 use http::header::{CACHE_CONTROL, ETAG, HeaderName, HeaderValue, STRICT_TRANSPORT_SECURITY};
-use sha2::{Digest, Sha256};
 use taskflow_core::auth::RateDecision;
 
 /// `X-Request-Id`.
@@ -82,10 +81,14 @@ pub fn version_etag(version: u64) -> String {
     format!("\"v{version}\"")
 }
 
-/// A strong ETag of a response body (lists and stats).
+/// A strong ETag of a response body (lists and stats): its 128-bit XXH3 digest.
+///
+/// A validator needs to tell representations apart, not to resist forgery (a client can only
+/// ever be sent its own data), so the digest is XXH3 rather than a cryptographic hash: on a
+/// page of 20 tasks SHA-256 was 6% of the request's CPU, XXH3 is a small fraction of that.
 pub fn body_etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..16]))
+    let digest = xxhash_rust::xxh3::xxh3_128(body);
+    format!("\"{}\"", URL_SAFE_NO_PAD.encode(digest.to_be_bytes()))
 }
 
 /// Sets `ETag`.
@@ -138,6 +141,18 @@ pub fn if_match(header: Option<&str>) -> IfMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_etags_are_quoted_digests_that_tell_bodies_apart() {
+        let a = body_etag(br#"{"items":[]}"#);
+        assert_eq!(a, body_etag(br#"{"items":[]}"#));
+        assert_ne!(a, body_etag(br#"{"items":[{}]}"#));
+        let inner = a
+            .strip_prefix('"')
+            .and_then(|a| a.strip_suffix('"'))
+            .unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(inner).unwrap().len(), 16);
+    }
 
     #[test]
     fn request_ids_are_echoed_only_when_sane() {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use taskflow_core::Timestamp;
-use taskflow_core::domain::{DisplayName, Tag, Task, User};
+use taskflow_core::domain::{DisplayName, Tag, Task, TaskId, User};
 use taskflow_core::query::{CursorToken, TaskPage};
 
 /// `user` of the contract.
@@ -35,7 +35,8 @@ impl<'a> From<&'a User> for UserView<'a> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskView<'a> {
     /// Id.
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: TaskId,
     /// Title.
     pub title: &'a str,
     /// Description.
@@ -52,7 +53,8 @@ pub struct TaskView<'a> {
     #[schema(value_type = taskflow_core::domain::Priority)]
     pub priority: &'static str,
     /// Tags.
-    pub tags: Vec<&'a str>,
+    #[schema(value_type = Vec<String>)]
+    pub tags: &'a [Tag],
     /// Creation instant.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -66,14 +68,14 @@ pub struct TaskView<'a> {
 impl<'a> From<&'a Task> for TaskView<'a> {
     fn from(task: &'a Task) -> Self {
         Self {
-            id: task.id.to_string(),
+            id: task.id,
             title: task.title.as_str(),
             description: task.description.as_str(),
             completed: task.completed,
             completed_at: task.completed_at,
             due_at: task.due_at,
             priority: task.priority.as_str(),
-            tags: task.tags.as_slice().iter().map(Tag::as_str).collect(),
+            tags: task.tags.as_slice(),
             created_at: task.created_at,
             updated_at: task.updated_at,
             version: task.version,

@@ -6,6 +6,7 @@
 //! against the caller's clock, never the system's, with no leeway.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -16,8 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::domain::ids::{SessionId, UserId, random_bytes};
+use verified::VerifiedTokens;
 
 mod keys;
+mod verified;
 
 pub use keys::{JwtAlgorithm, JwtKey, KeyError, KeySet};
 
@@ -139,6 +142,8 @@ pub struct AccessTokens {
     config: AccessTokenConfig,
     /// The signing header, built once.
     header: Header,
+    /// Shared by clones: every clone verifies with the same keys.
+    verified: Arc<VerifiedTokens>,
 }
 
 impl AccessTokens {
@@ -151,6 +156,7 @@ impl AccessTokens {
             keys,
             config,
             header,
+            verified: Arc::default(),
         }
     }
 
@@ -201,6 +207,16 @@ impl AccessTokens {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
+        if let Some(claims) = self.verified.get(token) {
+            return check_times(claims, now);
+        }
+        let claims = self.decode(token, now)?;
+        self.verified.insert(token, &claims);
+        Ok(claims)
+    }
+
+    /// The full verification of a token not seen before.
+    fn decode(&self, token: &str, now: Timestamp) -> Result<AccessClaims, TokenError> {
         // `alg: none` and unknown algorithms fail here: jsonwebtoken has no such algorithm.
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
@@ -232,22 +248,26 @@ impl AccessTokens {
         if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN {
             return Err(TokenError::Malformed);
         }
-        let issued_at = seconds(claims.iat)?;
-        let expires_at = seconds(claims.exp)?;
-        if expires_at <= now {
-            return Err(TokenError::Expired);
-        }
-        if issued_at > now.saturating_add(MAX_CLOCK_SKEW) {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(AccessClaims {
+        let claims = AccessClaims {
             user_id,
             session_id,
-            issued_at,
-            expires_at,
+            issued_at: seconds(claims.iat)?,
+            expires_at: seconds(claims.exp)?,
             jti: claims.jti,
-        })
+        };
+        check_times(claims, now)
     }
+}
+
+/// The claims if they are valid at `now`: not expired, not issued beyond the clock skew.
+fn check_times(claims: AccessClaims, now: Timestamp) -> Result<AccessClaims, TokenError> {
+    if claims.expires_at <= now {
+        return Err(TokenError::Expired);
+    }
+    if claims.issued_at > now.saturating_add(MAX_CLOCK_SKEW) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(claims)
 }
 
 /// A JWT time (seconds since the epoch) as a timestamp.

@@ -1,7 +1,12 @@
 //! Tasks: the validated field types, the entity, and the rules for creating and changing one
 //! (`completed_at` follows `completed`, `version` grows by one per effective change).
+//!
+//! The texts are shared (`Arc<str>`, `Arc<[Tag]>`), not owned: a change replaces a text and
+//! never edits one in place, and every list clones a page of tasks out of the in-memory
+//! store, where a clone is then a few reference counts instead of an allocation per text.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -11,7 +16,7 @@ use crate::clock::Timestamp;
 /// A task title: 1..=200 characters after trimming, stored trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct TaskTitle(String);
+pub struct TaskTitle(Arc<str>);
 
 /// Why a text is not a title.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,7 +45,7 @@ impl TaskTitle {
         if trimmed.chars().count() > Self::MAX_CHARS {
             return Err(TitleError::TooLong);
         }
-        Ok(Self(trimmed.to_owned()))
+        Ok(Self(trimmed.into()))
     }
 
     /// The title.
@@ -52,7 +57,7 @@ impl TaskTitle {
 /// A task description: 0..=10000 characters, kept exactly as written.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
-pub struct TaskDescription(String);
+pub struct TaskDescription(Arc<str>);
 
 /// Why a text is not a description.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,7 +79,7 @@ impl TaskDescription {
         if text.chars().count() > Self::MAX_CHARS {
             return Err(DescriptionError::TooLong);
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(text.into()))
     }
 
     /// The description.
@@ -138,7 +143,7 @@ impl fmt::Display for Priority {
 /// A tag: 1..=32 characters of `[a-z0-9_-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct Tag(String);
+pub struct Tag(Arc<str>);
 
 /// Why a text is not a tag.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,7 +180,7 @@ impl Tag {
         if text.len() > Self::MAX_CHARS {
             return Err(TagError::TooLong);
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(text.into()))
     }
 
     /// The tag.
@@ -187,7 +192,7 @@ impl Tag {
 /// A task's tags: at most 20, no repeats, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
-pub struct Tags(Vec<Tag>);
+pub struct Tags(Arc<[Tag]>);
 
 /// Why a list is not a valid tag set (per-tag errors are reported per element).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -214,10 +219,10 @@ impl Tags {
         }
         for (i, tag) in tags.iter().enumerate() {
             if tags[..i].contains(tag) {
-                return Err(TagsError::Duplicate(tag.0.clone()));
+                return Err(TagsError::Duplicate(tag.as_str().to_owned()));
             }
         }
-        Ok(Self(tags))
+        Ok(Self(tags.into()))
     }
 
     /// The tags, in order.

@@ -349,12 +349,63 @@ fn secrets_stay_out_of_debug_and_errors() {
     assert!(!format!("{error} {error:?}").contains(&issued.token));
 }
 
+#[test]
+fn verified_tokens_are_remembered_with_their_times_checked_again() {
+    let tokens = tokens(hs256("hs-1"), vec![]);
+    let (user, session) = ids();
+    let issued = tokens.issue(&user, &session, now()).unwrap();
+    let first = tokens.verify(&issued.token, now()).unwrap();
+    assert_eq!(tokens.verified.len(), 1);
+    // A clone shares what its original verified.
+    let clone = tokens.clone();
+    assert_eq!(clone.verify(&issued.token, now()), Ok(first));
+    assert_eq!(tokens.verified.len(), 1);
+    assert_eq!(
+        clone.verify(&issued.token, issued.expires_at),
+        Err(TokenError::Expired)
+    );
+    let too_early = now().saturating_sub(Duration::from_secs(61));
+    assert_eq!(
+        clone.verify(&issued.token, too_early),
+        Err(TokenError::NotYetValid)
+    );
+}
+
+#[test]
+fn failures_are_not_remembered() {
+    let tokens = tokens(hs256("hs-1"), vec![]);
+    let (user, session) = ids();
+    let issued = tokens.issue(&user, &session, now()).unwrap();
+    assert!(tokens.verify(&issued.token, issued.expires_at).is_err());
+    let forged = signed(Some("hs-2"), &wire_claims());
+    assert!(tokens.verify(&forged, now()).is_err());
+    assert_eq!(tokens.verified.len(), 0);
+}
+
+#[test]
+fn the_remembered_tokens_stay_bounded() {
+    let tokens = tokens(hs256("hs-1"), vec![]);
+    let (user, session) = ids();
+    for _ in 0..=verified::CAPACITY {
+        let issued = tokens.issue(&user, &session, now()).unwrap();
+        assert!(tokens.verify(&issued.token, now()).is_ok());
+        assert!(tokens.verified.len() <= verified::CAPACITY);
+    }
+    assert_eq!(
+        tokens.verified.len(),
+        1,
+        "emptied when full, then the newest"
+    );
+}
+
 proptest! {
     #[test]
     fn any_changed_byte_is_refused(alg in 0..3usize, at in any::<prop::sample::Index>(), byte in 0u8..128) {
         let key = vec![hs256("hs-1"), es256(), ed25519()].swap_remove(alg);
         let tokens = tokens(key, vec![]);
         let mut token = issue(&tokens).into_bytes();
+        // The original verifies first, so a changed copy meets a cache holding it.
+        prop_assert!(tokens.verify(std::str::from_utf8(&token).unwrap(), now()).is_ok());
         let at = at.index(token.len());
         prop_assume!(token[at] != byte);
         token[at] = byte;
