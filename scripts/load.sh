@@ -54,7 +54,7 @@ if [[ $QUICK -eq 1 ]]; then
     PUBLISH="${PUBLISH:-0}"
 else
     PROBE_SECS=3; STEP_SECS=4; FIXED_SECS=10
-    FRACTIONS="0.25 0.5 0.75 0.9 1.0 1.1"
+    FRACTIONS="0.25 0.5 0.75 0.85 0.95 1.05"
     MAIN_TASKS=1000; HEAVY_TASKS=100000; OTHERS=50; OTHER_TASKS=200
     PUBLISH="${PUBLISH:-1}"
 fi
@@ -169,6 +169,21 @@ stop_all() {
 
 rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+# The main user's task count, as the server sees it (GET /api/v1/tasks/stats; null when it
+# does not answer): every write scenario creates as that user, so seeded tasks plus its growth
+# is the number of tasks in the store.
+main_total() {
+    local n
+    n=$(curl -fs -m 30 "${AUTH[@]}" "$BASE/api/v1/tasks/stats" | jq '.total | numbers' 2>/dev/null) || true
+    if [[ $n =~ ^[0-9]+$ ]]; then echo "$n"; else echo null; fi
+}
+
+# meta_set DIR KEY JSON: one more figure in DIR/meta.json.
+meta_set() {
+    jq --arg k "$2" --argjson v "$3" '.[$k] = $v' "$1/meta.json" >"$1/meta.json.tmp"
+    mv "$1/meta.json.tmp" "$1/meta.json"
+}
+
 # utime + stime of a process, in clock ticks (0 without one).
 cpu_ticks() {
     [[ -n "$1" ]] || { echo 0; return; }
@@ -194,6 +209,7 @@ oha_bg() {
     for arg in "$@"; do
         [[ $arg =~ ^[A-Za-z0-9_./:=?,-]+$ ]] && line+=" $arg" || line+=" '$arg'"
     done
+    # shellcheck disable=SC2016 # the literal $TOKEN stands for the token in the record
     sed -E 's/Bearer [^ '"'"']+/Bearer $TOKEN/' <<<"$line" >>"$OUT/oha-commands.txt"
     # --disable-compression: identity bodies unless a scenario asks for a coding itself
     # (list_gzip), so every other figure compares the same bytes to the baseline's.
@@ -238,6 +254,7 @@ end_run() {
 
 # --- scenarios --------------------------------------------------------------------------------
 # Each scenario is an array of oha arguments (without -q/-z/-c), set up by define_scenarios.
+# shellcheck disable=SC2034 # the SC_* arrays are read by name (sweep's `local -n`)
 define_scenarios() {
     local state=$1 dir=$2
     local token heavy
@@ -309,9 +326,12 @@ run_combo() {
         '{adapter: $a, store: $s, idle_rss_kb: $idle, seeded_rss_kb: $seeded, seed: .seed}' \
         "$dir/state.json" >"$dir/meta.json"
     define_scenarios "$dir/state.json" "$dir"
+    meta_set "$dir" main_tasks_seeded "$(main_total)"
 
+    # `create` runs last (below): its sweep adds hundreds of thousands of tasks, which would
+    # otherwise be in the store, and in the RSS, of the mixed profile and the page runs.
     local list_capacity
-    for name in baseline list list_gzip list_filtered get create patch; do
+    for name in baseline list list_gzip list_filtered get patch; do
         sweep "$name" "$dir"
         [[ $name == list ]] && list_capacity=$CAPACITY
     done
@@ -327,6 +347,7 @@ run_combo() {
     open_loop creates "$(( half / 10 > 0 ? half / 10 : 1 ))" "${SC_create[@]}"
     open_loop patches "$(( half / 10 > 0 ? half / 10 : 1 ))" "${SC_patch[@]}"
     end_run
+    meta_set "$dir" main_tasks_after_mixed "$(main_total)"
 
     echo "    login flood (20 clients) + list at $quarter req/s"
     begin_run "$dir/flood/fixed" "$quarter" null
@@ -341,6 +362,10 @@ run_combo() {
     begin_run "$dir/page50/fixed" "$half" null
     open_loop load "$half" "${SC_page50[@]}"
     end_run
+
+    sweep create "$dir"
+    meta_set "$dir" main_tasks_after_create "$(main_total)"
+    meta_set "$dir" rss_after_create_kb "$(rss_kb "$SERVER_PID" VmRSS)"
     stop_all
 }
 
@@ -406,7 +431,12 @@ ceiling of this machine.
 - **Throughput**: a closed-loop probe ($CONNECTIONS connections, ${PROBE_SECS} s) estimates the
   capacity; open-loop steps of ${STEP_SECS} s at $FRACTIONS of it follow (\`oha -q RATE
   --latency-correction\`, $CONNECTIONS connections). The throughput is the highest achieved rate
-  of a step that kept up: at least 95% of the asked rate, under 0.1% errors, p99 under 100 ms.
+  of a step that kept up: at least 95% of the asked rate, under 0.1% errors, p99 under 100 ms;
+  the probe's own rate is reported next to it ("closed-loop"), with its own ratio to the
+  baseline's probe.
+- **Order**: per server and store, the sweeps (baseline, lists, get, patch), then the mixed
+  profile, the login flood and the page runs, and the \`create\` sweep last, so that the tasks
+  it adds are not in the store (nor the RSS) of the runs before it.
 - **Latency rows** are from the step at half the probed capacity, corrected for coordinated
   omission; errors are responses other than 2xx/304 plus transport errors.
 - **Server CPU** is utime + stime of the TaskFlow process over the step, in cores (the

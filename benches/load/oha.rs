@@ -39,6 +39,8 @@ pub(crate) struct Load {
     pub attempts: u64,
     /// Responses that are not 2xx/304, plus transport errors (deadline cut-offs excluded).
     pub errors: u64,
+    /// `201 Created` responses: the writes the server acknowledged.
+    pub created: u64,
 }
 
 impl Load {
@@ -167,5 +169,6 @@ fn parse(part: String, json: &Value) -> Load {
         ],
         attempts,
         errors,
+        created: json["statusCodeDistribution"]["201"].as_u64().unwrap_or(0),
     }
 }

@@ -84,9 +84,11 @@ impl Combo {
     }
 }
 
-/// A sweep's outcome: the saturation throughput and the half-load run.
+/// A sweep's outcome: the saturation throughput, the closed-loop probe's rate and the
+/// half-load run.
 struct Sweep {
     saturation: Option<f64>,
+    probe: Option<f64>,
     half: Option<Run>,
     peak_rss_kb: u64,
     curve: Vec<(f64, f64)>,
@@ -126,8 +128,13 @@ fn sweep(combo: &Combo, scenario: &str) -> Sweep {
         .filter_map(|r| r.loads.first().map(|l| (l.rps, l.p[2])))
         .filter(|(x, y)| x.is_finite() && y.is_finite())
         .collect();
+    let probe = runs
+        .iter()
+        .find(|(name, _)| name == "probe")
+        .map(|(_, run)| run.rps());
     Sweep {
         saturation,
+        probe,
         half,
         peak_rss_kb: runs
             .iter()
@@ -152,6 +159,55 @@ fn mb(kb: f64) -> String {
 
 fn percent(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
+}
+
+/// A scenario's two throughput figures on one server and store: the open-loop sweep's and
+/// the closed-loop probe's.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rates {
+    sweep: Option<f64>,
+    probe: Option<f64>,
+}
+
+impl Rates {
+    fn of(s: &Sweep) -> Self {
+        Self {
+            sweep: s.saturation,
+            probe: s.probe,
+        }
+    }
+
+    /// `f` of each figure and the other's figure of the same kind.
+    fn with(self, other: Self, f: impl Fn(f64, f64) -> Option<f64>) -> Self {
+        let both = |x: Option<f64>, y: Option<f64>| x.zip(y).and_then(|(x, y)| f(x, y));
+        Self {
+            sweep: both(self.sweep, other.sweep),
+            probe: both(self.probe, other.probe),
+        }
+    }
+
+    /// Each figure over `base`'s of the same kind.
+    fn ratio(self, base: Self) -> Self {
+        self.with(base, |x, b| (b > 0.0).then(|| x / b))
+    }
+
+    /// The two figures, named.
+    fn ways(self) -> [(&'static str, Option<f64>); 2] {
+        [
+            ("open-loop sweep", self.sweep),
+            ("closed-loop probe", self.probe),
+        ]
+    }
+}
+
+/// Each combination's rates for one scenario, by combination name.
+type RatesByCombo = Vec<(String, Rates)>;
+
+fn rates_of(v: &RatesByCombo, name: &str) -> Rates {
+    v.iter()
+        .find(|(c, _)| c == name)
+        .map(|(_, r)| *r)
+        .unwrap_or_default()
 }
 
 pub(crate) fn run(args: &Args) -> Result<(), String> {
@@ -181,19 +237,19 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     );
     md.push_str("Each point is one open-loop step of a rate sweep (p99 of that step, log scale); thick lines are the bare baseline, thin ones the authenticated 20-item list.\n");
 
-    let mut baselines = Vec::new();
+    let mut baselines = RatesByCombo::new();
     let mut series = Vec::new();
-    let mut list_saturation = Vec::new();
+    let mut lists = RatesByCombo::new();
     for (scenario, title) in SWEEPS {
         let _ = write!(md, "\n## {title}\n\n");
-        md.push_str("| server | store | throughput (req/s) | of baseline | rate of latency row (req/s) | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | server CPU (cores) | peak RSS MB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.push_str("| server | store | throughput (req/s) | closed-loop req/s | of baseline | closed-loop of baseline | rate of latency row (req/s) | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | server CPU (cores) | peak RSS MB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for combo in &combos {
             let s = sweep(combo, scenario);
             if scenario == "baseline" {
-                baselines.push((combo.name.clone(), s.saturation));
+                baselines.push((combo.name.clone(), Rates::of(&s)));
             }
             if scenario == "list" {
-                list_saturation.push((combo.name.clone(), s.saturation));
+                lists.push((combo.name.clone(), Rates::of(&s)));
             }
             if matches!(scenario, "baseline" | "list") && !s.curve.is_empty() {
                 series.push(Series {
@@ -202,11 +258,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
                     thin: scenario == "list",
                 });
             }
-            let base = baselines
-                .iter()
-                .find(|(n, _)| *n == combo.name)
-                .and_then(|(_, b)| *b);
-            md.push_str(&sweep_row(combo, &s, base));
+            md.push_str(&sweep_row(combo, &s, rates_of(&baselines, &combo.name)));
         }
     }
     // Baseline and list lines of one server and store share a colour: order them in pairs.
@@ -223,7 +275,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     cost(&mut md, &combos, &mut targets);
     memory(&mut md, &combos, &mut targets);
     let criterion = criterion(&mut md, args.0.get("criterion").map(Path::new));
-    targets.throughput(&baselines, &list_saturation);
+    targets.throughput(&baselines, &lists);
     targets.criterion(&criterion);
     md.push_str("\n## Targets\n\n| target | figure | verdict |\n|---|---|---|\n");
     for (name, figure, pass) in &targets.0 {
@@ -273,21 +325,24 @@ fn names(combo: &Combo) -> (&str, &str) {
     combo.name.split_once('-').unwrap_or((&combo.name, ""))
 }
 
-fn sweep_row(combo: &Combo, s: &Sweep, baseline: Option<f64>) -> String {
+fn sweep_row(combo: &Combo, s: &Sweep, baseline: Rates) -> String {
     let (adapter, store) = names(combo);
-    let throughput = s.saturation.map_or("–".into(), |x| format!("{x:.0}"));
-    let ratio = match (s.saturation, baseline) {
-        (Some(x), Some(b)) if b > 0.0 => percent(x / b),
-        _ => "–".into(),
-    };
+    let rate = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.0}"));
+    let share = |x: Option<f64>| x.map_or("–".into(), percent);
+    let ratio = Rates::of(s).ratio(baseline);
+    let rates = format!(
+        "{} | {} | {} | {}",
+        rate(s.saturation),
+        rate(s.probe),
+        share(ratio.sweep),
+        share(ratio.probe)
+    );
     let Some(half) = &s.half else {
-        return format!(
-            "| {adapter} | {store} | {throughput} | {ratio} | – | – | – | – | – | – | – | – |\n"
-        );
+        return format!("| {adapter} | {store} | {rates} | – | – | – | – | – | – | – | – |\n");
     };
     let load = half.loads.first().cloned().unwrap_or_default();
     format!(
-        "| {adapter} | {store} | {throughput} | {ratio} | {:.0} | {} | {} | {} | {} | {} | {} | {} |\n",
+        "| {adapter} | {store} | {rates} | {:.0} | {} | {} | {} | {} | {} | {} | {} |\n",
         load.rps,
         ms(load.p[0]),
         ms(load.p[1]),
@@ -321,7 +376,7 @@ fn part_rows(md: &mut String, combo: &Combo, run: &Run) {
 const PART_HEADER: &str = "| server | store | generator | achieved (req/s) | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | server CPU (cores) | peak RSS MB |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 
 fn mixed(md: &mut String, combos: &[Combo]) {
-    md.push_str("\n## Mixed 80/20 read/write\n\nThree open-loop `oha` processes at once: `reads` (80% of the total rate; list and get by id, drawn at random), `creates` (10%) and `patches` (10%). The total rate is half of the list's probed capacity on that server and store; the heavy user's 100k tasks are in the store.\n\n");
+    md.push_str("\n## Mixed 80/20 read/write\n\nThree open-loop `oha` processes at once: `reads` (80% of the total rate; list and get by id, drawn at random), `creates` (10%) and `patches` (10%). The total rate is half of the list's probed capacity on that server and store. It runs on the seeded data (the heavy user's 100k tasks among it) plus its own creates: the `create` sweep, which adds far more, runs after it (see Memory for the count).\n\n");
     md.push_str(PART_HEADER);
     for combo in combos {
         if let Some(run) = combo.fixed("mixed") {
@@ -363,28 +418,31 @@ impl Targets {
         self.0.push((name.into(), figure.into(), pass.into()));
     }
 
-    fn throughput(&mut self, baselines: &[(String, Option<f64>)], lists: &[(String, Option<f64>)]) {
-        let get = |v: &[(String, Option<f64>)], n: &str| {
-            v.iter().find(|(c, _)| c == n).and_then(|(_, x)| *x)
-        };
+    /// The throughput targets, each both ways: on the open-loop sweep's figure and on the
+    /// closed-loop probe's (the sweep's steps quantise its figure; the probe's does not keep
+    /// latency in check).
+    fn throughput(&mut self, baselines: &RatesByCombo, lists: &RatesByCombo) {
         for adapter in ["axum", "warp"] {
             let name = format!("{adapter}-memory");
-            let ratio = get(lists, &name)
-                .zip(get(baselines, &name))
-                .map(|(l, b)| l / b);
+            let ratio = rates_of(lists, &name).ratio(rates_of(baselines, &name));
+            for (way, ratio) in ratio.ways() {
+                self.push(
+                    format!("{adapter}, memory: list of 20 >= 50% of the bare baseline ({way})"),
+                    ratio.map_or("–".into(), percent),
+                    ratio.map(|r| r >= 0.5),
+                );
+            }
+        }
+        let gap = rates_of(lists, "warp-memory").with(rates_of(lists, "axum-memory"), |w, a| {
+            (a > 0.0).then(|| (w - a) / a)
+        });
+        for (way, gap) in gap.ways() {
             self.push(
-                format!("{adapter}, memory: list of 20 >= 50% of the bare baseline"),
-                ratio.map_or("–".into(), percent),
-                ratio.map(|r| r >= 0.5),
+                format!("warp within 10% of axum (list of 20, memory; {way})"),
+                gap.map_or("–".into(), |g| format!("warp {:+.1}% vs axum", g * 100.0)),
+                gap.map(|g| g.abs() <= 0.10),
             );
         }
-        let (a, w) = (get(lists, "axum-memory"), get(lists, "warp-memory"));
-        let gap = a.zip(w).map(|(a, w)| (w - a) / a);
-        self.push(
-            "warp within 10% of axum (list of 20, memory)",
-            gap.map_or("–".into(), |g| format!("warp {:+.1}% vs axum", g * 100.0)),
-            gap.map(|g| g.abs() <= 0.10),
-        );
     }
 
     fn criterion(&mut self, figures: &[(&str, &str, f64, Option<f64>)]) {
@@ -471,25 +529,81 @@ fn cost(md: &mut String, combos: &[Combo], targets: &mut Targets) {
     }
 }
 
+/// The store's task counts and the server's RSS at the mixed profile and after the create
+/// sweep (which runs last), from `meta.json`.
+struct Store {
+    seeded: Option<u64>,
+    at_mixed: Option<u64>,
+    after_create: Option<u64>,
+    rss_after_create_kb: Option<f64>,
+}
+
+impl Store {
+    fn of(combo: &Combo, mixed: Option<&Run>) -> Self {
+        let meta = &combo.meta;
+        let seeded = meta["seed"]["tasks"].as_u64();
+        // Every write goes to the main user: the store grows by what its count grows, as the
+        // server counts it (`GET /api/v1/tasks/stats`); without those counts, by the creates
+        // the mixed run's generator saw acknowledged.
+        let main = |key: &str| meta[key].as_u64();
+        let grown = |key: &str| {
+            let (now, then) = (main(key)?, main("main_tasks_seeded")?);
+            Some(seeded? + now.saturating_sub(then))
+        };
+        let acknowledged = mixed
+            .and_then(|r| r.load("creates"))
+            .zip(seeded)
+            .map(|(l, s)| s + l.created);
+        Self {
+            seeded,
+            at_mixed: grown("main_tasks_after_mixed").or(acknowledged),
+            after_create: grown("main_tasks_after_create"),
+            rss_after_create_kb: combo.kb("rss_after_create_kb"),
+        }
+    }
+}
+
 fn memory(md: &mut String, combos: &[Combo], targets: &mut Targets) {
-    md.push_str("\n## Memory\n\n| server | store | idle RSS MB (fresh start) | RSS MB after seeding | peak RSS MB, mixed profile | tasks in store |\n|---|---|---:|---:|---:|---:|\n");
+    md.push_str("\n## Memory\n\nTasks in store: the seeded ones plus what the main user's count (`GET /api/v1/tasks/stats`) grew by since seeding; the mixed profile runs before the `create` sweep. KB per task: RSS after the create sweep over the tasks then in store; per added task: its growth from after seeding over the tasks added since (in-memory store only).\n\n| server | store | idle RSS MB (fresh start) | RSS MB after seeding | tasks seeded | peak RSS MB, mixed profile | tasks in store, mixed | RSS MB after the create sweep | tasks in store after it | KB per task | KB per added task |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for combo in combos {
         let (adapter, store) = names(combo);
         let idle = combo.kb("idle_rss_kb");
-        let seeded = combo.kb("seeded_rss_kb");
-        let peak = combo
-            .fixed("mixed")
+        let seeded_kb = combo.kb("seeded_rss_kb");
+        let mixed = combo.fixed("mixed");
+        let peak = mixed
+            .as_ref()
             .map(|r| crate::oha::to_f64(r.server.peak_rss_kb));
-        let tasks = combo.meta["seed"]["tasks"]
-            .as_u64()
-            .map_or("–".into(), |n| n.to_string());
+        let tasks = Store::of(combo, mixed.as_ref());
         let show = |x: Option<f64>| x.map_or("–".into(), mb);
+        let count = |n: Option<u64>| n.map_or("–".into(), |n| n.to_string());
+        let to_f = |n: Option<u64>| n.map(crate::oha::to_f64);
+        let per_task = tasks
+            .rss_after_create_kb
+            .zip(to_f(tasks.after_create))
+            .filter(|(_, n)| *n > 0.0)
+            .map(|(kb, n)| kb / n);
+        let per_added = tasks
+            .rss_after_create_kb
+            .zip(seeded_kb)
+            .zip(to_f(tasks.after_create).zip(to_f(tasks.seeded)))
+            .filter(|(_, (after, before))| after > before)
+            .map(|((kb, kb0), (after, before))| (kb - kb0) / (after - before));
+        let kb = |x: Option<f64>| {
+            x.filter(|_| combo.is_memory())
+                .map_or("–".into(), |x| format!("{x:.2}"))
+        };
         let _ = writeln!(
             md,
-            "| {adapter} | {store} | {} | {} | {} | {tasks} |",
+            "| {adapter} | {store} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             show(idle),
-            show(seeded),
-            show(peak)
+            show(seeded_kb),
+            count(tasks.seeded),
+            show(peak),
+            count(tasks.at_mixed),
+            show(tasks.rss_after_create_kb),
+            count(tasks.after_create),
+            kb(per_task),
+            kb(per_added),
         );
         targets.push(
             format!("{}: idle RSS < 30 MB", combo.name),
@@ -502,7 +616,11 @@ fn memory(md: &mut String, combos: &[Combo], targets: &mut Targets) {
                     "{}: peak RSS, mixed profile, 100k tasks in memory (reported)",
                     combo.name
                 ),
-                format!("{} MB", show(peak)),
+                format!(
+                    "{} MB with {} tasks in store",
+                    show(peak),
+                    count(tasks.at_mixed)
+                ),
                 peak.map_or(Verdict::NotMeasured, |_| Verdict::Reported),
             );
         }
