@@ -633,7 +633,7 @@ fn criterion(
     md: &mut String,
     dir: Option<&Path>,
 ) -> Vec<(&'static str, &'static str, f64, Option<f64>)> {
-    const IDS: [(&str, &str, f64); 7] = [
+    const IDS: [(&str, &str, f64); 8] = [
         ("jwt_hs256/verify", "JWT verify", 5_000.0),
         ("rate_limit/hot_key_admitted", "rate-limiter check", 1_000.0),
         (
@@ -661,6 +661,12 @@ fn criterion(
             "in-memory page, 1M other users' tasks",
             20_000.0,
         ),
+        // What a client pays per request: its token, verified once, is remembered.
+        (
+            "jwt_hs256/verify_remembered",
+            "JWT verify, token seen before",
+            5_000.0,
+        ),
     ];
     let mean = |id: &str| {
         let path = dir.as_ref()?.join(id).join("new").join("estimates.json");
@@ -674,7 +680,7 @@ fn criterion(
     for (id, _, _, m) in &figures {
         let _ = writeln!(md, "| `{id}` | {} |", m.map_or("not run".into(), human_ns));
     }
-    let others: Vec<f64> = figures[4..].iter().filter_map(|f| f.3).collect();
+    let others: Vec<f64> = figures[4..7].iter().filter_map(|f| f.3).collect();
     if let (Some(first), Some(last)) = (others.first(), others.last()) {
         let _ = writeln!(
             md,
