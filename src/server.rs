@@ -12,12 +12,16 @@ use std::process::ExitCode;
 use taskflow_http::config::{Config, Profile};
 use taskflow_http::{App, Stores};
 
-/// Logs with tracing: human-readable in development, JSON lines in production; the level
-/// from `RUST_LOG` (default `info`).
+/// Logs with tracing to stdout: human-readable in development (coloured only on a terminal:
+/// a file or a log collector gets no escape codes), JSON lines in production; the level from
+/// `RUST_LOG` (default `info`).
 pub fn init_tracing(profile: Profile) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     // A second initialisation (tests embedding the server) keeps the first subscriber.
     let _ = match profile {
         Profile::Production => builder.json().try_init(),
