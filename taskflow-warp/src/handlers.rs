@@ -1,19 +1,34 @@
 //! The handler functions: each gets the request context (and the body, task id or query)
-//! from its filter, calls the shared endpoint of `taskflow-http` and renders the reply with
+//! from the dispatch, calls the shared endpoint of `taskflow-http` and renders the reply with
 //! `endpoints::finish`, which adds the headers every response carries and records metrics.
 
+use futures_util::{Stream, StreamExt as _};
 use taskflow_core::error::ErrorCode;
 use taskflow_http::endpoints::{self, Reply, auth, ops, tasks};
 use taskflow_http::headers::{request_id, set_common_headers};
+use taskflow_http::routes::Miss;
 use taskflow_http::{App, Problem, RequestContext, cors};
-use warp::Rejection;
 use warp::http::header::CONTENT_LENGTH;
 use warp::http::{HeaderMap, Method};
-
-use crate::filters::Body;
+use warp::{Buf, Rejection};
 
 /// What every handler answers.
 pub(crate) type Response = warp::reply::Response;
+
+/// A request body not read yet: warp's stream of chunks, read within the limit by the
+/// handlers that take a body.
+pub(crate) trait Body: Stream<Item = Result<Self::Chunk, warp::Error>> + Send {
+    /// A chunk of the body.
+    type Chunk: Buf + Send;
+}
+
+impl<S, B> Body for S
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send,
+    B: Buf + Send,
+{
+    type Chunk = B;
+}
 
 /// Runs the handler's work in the request's span and renders its reply.
 async fn respond(app: &App, ctx: &RequestContext, work: impl Future<Output = Reply>) -> Response {
@@ -36,7 +51,7 @@ fn render(method: &Method, mut response: warp::http::Response<Vec<u8>>) -> Respo
 
 /// Reads the body within the configured limit; over it (declared or streamed), the 413
 /// problem. A body that cannot be read is answered the same way, as the axum adapter does.
-async fn read_body(app: &App, ctx: &RequestContext, mut body: Body) -> Result<Vec<u8>, Problem> {
+async fn read_body(app: &App, ctx: &RequestContext, body: impl Body) -> Result<Vec<u8>, Problem> {
     let limit = app.settings().body_limit;
     let declared = ctx
         .header(&CONTENT_LENGTH)
@@ -44,9 +59,11 @@ async fn read_body(app: &App, ctx: &RequestContext, mut body: Body) -> Result<Ve
     if declared.is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return Err(ops::payload_too_large(app));
     }
+    let mut body = std::pin::pin!(body);
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| ops::payload_too_large(app))?;
+        let mut chunk = chunk.map_err(|_| ops::payload_too_large(app))?;
+        let chunk = chunk.copy_to_bytes(chunk.remaining());
         if bytes.len() + chunk.len() > limit {
             return Err(ops::payload_too_large(app));
         }
@@ -59,7 +76,7 @@ async fn read_body(app: &App, ctx: &RequestContext, mut body: Body) -> Result<Ve
 async fn with_body(
     app: &App,
     ctx: &RequestContext,
-    body: Body,
+    body: impl Body,
     endpoint: impl AsyncFnOnce(&App, &RequestContext, &[u8]) -> Reply,
 ) -> Response {
     let work = async {
@@ -72,91 +89,96 @@ async fn with_body(
 }
 
 /// `POST /api/v1/auth/register`.
-pub(crate) async fn register(app: App, ctx: RequestContext, body: Body) -> Response {
-    with_body(&app, &ctx, body, auth::register).await
+pub(crate) async fn register(app: &App, ctx: &RequestContext, body: impl Body) -> Response {
+    with_body(app, ctx, body, auth::register).await
 }
 
 /// `POST /api/v1/auth/login`.
-pub(crate) async fn login(app: App, ctx: RequestContext, body: Body) -> Response {
-    with_body(&app, &ctx, body, auth::login).await
+pub(crate) async fn login(app: &App, ctx: &RequestContext, body: impl Body) -> Response {
+    with_body(app, ctx, body, auth::login).await
 }
 
 /// `POST /api/v1/auth/token`.
-pub(crate) async fn token(app: App, ctx: RequestContext, body: Body) -> Response {
-    with_body(&app, &ctx, body, auth::token).await
+pub(crate) async fn token(app: &App, ctx: &RequestContext, body: impl Body) -> Response {
+    with_body(app, ctx, body, auth::token).await
 }
 
 /// `POST /api/v1/auth/refresh`.
-pub(crate) async fn refresh(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, auth::refresh(&app, &ctx)).await
+pub(crate) async fn refresh(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, auth::refresh(app, ctx)).await
 }
 
 /// `POST /api/v1/auth/logout`.
-pub(crate) async fn logout(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, auth::logout(&app, &ctx)).await
+pub(crate) async fn logout(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, auth::logout(app, ctx)).await
 }
 
 /// `POST /api/v1/auth/logout-all`.
-pub(crate) async fn logout_all(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, auth::logout_all(&app, &ctx)).await
+pub(crate) async fn logout_all(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, auth::logout_all(app, ctx)).await
 }
 
 /// `GET /api/v1/auth/me`.
-pub(crate) async fn me(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, auth::me(&app, &ctx)).await
+pub(crate) async fn me(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, auth::me(app, ctx)).await
 }
 
 /// `POST /api/v1/tasks`.
-pub(crate) async fn create_task(app: App, ctx: RequestContext, body: Body) -> Response {
-    with_body(&app, &ctx, body, tasks::create).await
+pub(crate) async fn create_task(app: &App, ctx: &RequestContext, body: impl Body) -> Response {
+    with_body(app, ctx, body, tasks::create).await
 }
 
 /// `GET /api/v1/tasks?…`.
-pub(crate) async fn list_tasks(app: App, ctx: RequestContext, query: String) -> Response {
-    respond(&app, &ctx, tasks::list(&app, &ctx, &query)).await
+pub(crate) async fn list_tasks(app: &App, ctx: &RequestContext, query: &str) -> Response {
+    respond(app, ctx, tasks::list(app, ctx, query)).await
 }
 
 /// `GET /api/v1/tasks/stats`.
-pub(crate) async fn task_stats(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, tasks::stats(&app, &ctx)).await
+pub(crate) async fn task_stats(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, tasks::stats(app, ctx)).await
 }
 
 /// `GET /api/v1/tasks/{id}`.
-pub(crate) async fn get_task(app: App, ctx: RequestContext, id: String) -> Response {
-    respond(&app, &ctx, tasks::get(&app, &ctx, &id)).await
+pub(crate) async fn get_task(app: &App, ctx: &RequestContext, id: &str) -> Response {
+    respond(app, ctx, tasks::get(app, ctx, id)).await
 }
 
 /// `PATCH /api/v1/tasks/{id}`.
-pub(crate) async fn update_task(app: App, ctx: RequestContext, id: String, body: Body) -> Response {
+pub(crate) async fn update_task(
+    app: &App,
+    ctx: &RequestContext,
+    id: &str,
+    body: impl Body,
+) -> Response {
     let endpoint = async |app: &App, ctx: &RequestContext, bytes: &[u8]| {
-        tasks::update(app, ctx, &id, bytes).await
+        tasks::update(app, ctx, id, bytes).await
     };
-    with_body(&app, &ctx, body, endpoint).await
+    with_body(app, ctx, body, endpoint).await
 }
 
 /// `DELETE /api/v1/tasks/{id}`.
-pub(crate) async fn delete_task(app: App, ctx: RequestContext, id: String) -> Response {
-    respond(&app, &ctx, tasks::delete(&app, &ctx, &id)).await
+pub(crate) async fn delete_task(app: &App, ctx: &RequestContext, id: &str) -> Response {
+    respond(app, ctx, tasks::delete(app, ctx, id)).await
 }
 
 /// `GET /health/live`.
-pub(crate) async fn live(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, async { ops::live() }).await
+pub(crate) async fn live(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, async { ops::live() }).await
 }
 
 /// `GET /health/ready`.
-pub(crate) async fn ready(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, ops::ready(&app)).await
+pub(crate) async fn ready(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, ops::ready(app)).await
 }
 
 /// `GET /api/v1/openapi.json`.
-pub(crate) async fn openapi(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, async { ops::openapi() }).await
+pub(crate) async fn openapi(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, async { ops::openapi() }).await
 }
 
 /// `GET /metrics`.
-pub(crate) async fn metrics(app: App, ctx: RequestContext) -> Response {
-    respond(&app, &ctx, async { ops::metrics(&app) }).await
+pub(crate) async fn metrics(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, async { ops::metrics(app) }).await
 }
 
 /// A CORS preflight: the shared answer and the common headers (it is not an API request, so
@@ -168,19 +190,17 @@ pub(crate) fn preflight(app: &App, headers: &HeaderMap) -> Response {
     render(&Method::OPTIONS, response)
 }
 
-/// A request no route took: 405 when the path is a route (with `Allow`), 404 otherwise.
-///
-/// # Errors
-/// Never; the `Result` is what warp's `and_then` takes.
-pub(crate) async fn fallback(app: App, ctx: RequestContext) -> Result<Response, Rejection> {
-    let problem = match ctx.route {
-        "unmatched" => ops::route_not_found(),
-        route => ops::method_not_allowed(route),
+/// A request that names no endpoint: 405 when the path is a route (with `Allow`), 404
+/// otherwise.
+pub(crate) async fn fallback(app: &App, ctx: &RequestContext, miss: Miss) -> Response {
+    let problem = match miss {
+        Miss::NotFound => ops::route_not_found(),
+        Miss::MethodNotAllowed => ops::method_not_allowed(ctx.route),
     };
-    Ok(respond(&app, &ctx, async { Err(problem) }).await)
+    respond(app, ctx, async { Err(problem) }).await
 }
 
-/// The safety net: any rejection that got past the fallback (none does, as the routes are
+/// The safety net: any rejection that got past the dispatch (none does, as the filter is
 /// built) as the problem the axum adapter would answer. The request is gone by then, so the
 /// request id is a fresh one (the same in the body and the header), there is no CORS grant,
 /// no `Allow` on a 405 and no metric.

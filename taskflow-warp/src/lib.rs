@@ -1,15 +1,16 @@
 //! The TaskFlow HTTP API on warp.
 //!
 //! [`routes`] gives a filter that anyone can mount in their own warp server, and [`serve`] runs
-//! it on an already-bound listener until a shutdown signal. The filters (in `filters`) only
-//! read the request (context, body within the limit, path id, query) and the handlers (in
-//! `handlers`) call the shared endpoints of `taskflow-http`, which own every behaviour of the
-//! API; so this adapter answers byte-for-byte what the axum adapter answers.
+//! it on an already-bound listener until a shutdown signal. The one filter (in `filters`)
+//! only reads the request, the dispatch (in `dispatch`) routes it with one decision, and the
+//! handlers (in `handlers`) call the shared endpoints of `taskflow-http`, which own every
+//! behaviour of the API; so this adapter answers byte-for-byte what the axum adapter answers.
 
 use std::future::Future;
 
 use taskflow_http::App;
 
+mod dispatch;
 mod filters;
 mod handlers;
 
