@@ -81,37 +81,55 @@ impl Timestamp {
     /// Straight integer arithmetic into a fixed-width buffer (years 1..=9999): it runs four
     /// times for every task of a list, where going through `time`'s calendar types (128-bit
     /// nanoseconds) and `fmt` machinery showed in the list's profile.
-    fn rfc3339(self) -> [u8; 24] {
-        const MILLIS_PER_DAY: i64 = 86_400_000;
-        let days = self.0.div_euclid(MILLIS_PER_DAY);
-        let of_day = self.0.rem_euclid(MILLIS_PER_DAY);
+    pub fn rfc3339_bytes(self) -> [u8; 24] {
+        const MILLIS_PER_DAY: u64 = 86_400_000;
+        // Counted from 0001-01-01, every quantity is non-negative: unsigned arithmetic, no
+        // Euclidean division.
+        let since_year_one = u64::try_from(self.0 - MIN_MILLIS).unwrap_or(0);
+        let days = u32::try_from(since_year_one / MILLIS_PER_DAY).unwrap_or(0);
+        let of_day = u32::try_from(since_year_one % MILLIS_PER_DAY).unwrap_or(0);
         let (year, month, day) = civil_from_days(days);
         let mut buf = *b"0000-00-00T00:00:00.000Z";
-        let mut put = |at: usize, width: usize, mut value: i64| {
-            for digit in buf[at..at + width].iter_mut().rev() {
-                // `value % 10` is in 0..=9 for the non-negative fields of the range.
-                *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
-                value /= 10;
-            }
-        };
-        put(0, 4, year);
-        put(5, 2, month);
-        put(8, 2, day);
-        put(11, 2, of_day / 3_600_000);
-        put(14, 2, of_day / 60_000 % 60);
-        put(17, 2, of_day / 1_000 % 60);
-        put(20, 3, of_day % 1_000);
+        put_two_digits(&mut buf, 0, year / 100);
+        put_two_digits(&mut buf, 2, year % 100);
+        put_two_digits(&mut buf, 5, month);
+        put_two_digits(&mut buf, 8, day);
+        put_two_digits(&mut buf, 11, of_day / 3_600_000);
+        put_two_digits(&mut buf, 14, of_day / 60_000 % 60);
+        put_two_digits(&mut buf, 17, of_day / 1_000 % 60);
+        let millis = of_day % 1_000;
+        buf[20] = b'0' + u8::try_from(millis / 100).unwrap_or(0);
+        put_two_digits(&mut buf, 21, millis % 100);
         buf
     }
 }
 
-/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01: Howard
-/// Hinnant's `civil_from_days` (eras of 400 years, years starting in March so that the leap
-/// day comes last).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
+/// Writes `value` (below 100) as two digits at `at`, from a table of the hundred pairs.
+fn put_two_digits(buf: &mut [u8; 24], at: usize, value: u32) {
+    const PAIRS: [u8; 200] = {
+        let mut pairs = [0u8; 200];
+        let (mut at, mut pair) = (0, 0u8);
+        while pair < 100 {
+            pairs[at] = b'0' + pair / 10;
+            pairs[at + 1] = b'0' + pair % 10;
+            at += 2;
+            pair += 1;
+        }
+        pairs
+    };
+    let i = 2 * (value as usize % 100);
+    buf[at] = PAIRS[i];
+    buf[at + 1] = PAIRS[i + 1];
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 0001-01-01: Howard
+/// Hinnant's `civil_from_days` (eras of 400 years counted from 0000-03-01, years starting in
+/// March so that the leap day comes last).
+fn civil_from_days(days: u32) -> (u32, u32, u32) {
+    // 0000-03-01 is 306 days before 0001-01-01.
+    let z = days + 306;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
     let year_of_era =
         (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
@@ -122,14 +140,14 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     } else {
         shifted_month - 9
     };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let year = year_of_era + era * 400 + u32::from(month <= 2);
     (year, month, day)
 }
 
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with exactly three fractional digits: `2026-11-26T10:00:00.000Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(std::str::from_utf8(&self.rfc3339()).map_err(|_| fmt::Error)?)
+        f.write_str(std::str::from_utf8(&self.rfc3339_bytes()).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -137,7 +155,7 @@ impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // `serialize_str`, not `collect_str`: no formatter adapter between the digits and the
         // output (ASCII digits only, so the UTF-8 check cannot fail).
-        let text = self.rfc3339();
+        let text = self.rfc3339_bytes();
         serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }

@@ -110,6 +110,11 @@ macro_rules! define_id {
             pub const fn to_bytes(self) -> [u8; 12] {
                 self.0
             }
+
+            /// The 24 lowercase hex digits shown to clients, as ASCII bytes.
+            pub fn hex_bytes(self) -> [u8; 24] {
+                hex(&self.0)
+            }
         }
 
         impl fmt::Display for $name {

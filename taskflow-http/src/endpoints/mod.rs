@@ -86,21 +86,11 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
 
 /// A JSON response.
 pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Vec<u8>> {
-    json_sized(status, value, 128)
+    json_body(status, serde_json::to_vec(value).unwrap_or_default())
 }
 
-/// A JSON response whose body is expected to take about `capacity` bytes: the buffer starts
-/// at that size rather than doubling its way up from 128 bytes (a page of tasks went through
-/// six reallocations and copies).
-pub(crate) fn json_sized<T: Serialize>(
-    status: StatusCode,
-    value: &T,
-    capacity: usize,
-) -> Response<Vec<u8>> {
-    let mut body = Vec::with_capacity(capacity);
-    if serde_json::to_writer(&mut body, value).is_err() {
-        body.clear();
-    }
+/// A response with a JSON body already written.
+pub(crate) fn json_body(status: StatusCode, body: Vec<u8>) -> Response<Vec<u8>> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     response

@@ -10,7 +10,7 @@ use taskflow_core::error::ErrorCode;
 use taskflow_core::query::TaskListParams;
 use taskflow_core::service::TaskError;
 
-use super::{Reply, authenticate, body, empty, json, json_sized, with_limit};
+use super::{Reply, authenticate, body, empty, json, json_body, with_limit};
 use crate::app::App;
 use crate::context::RequestContext;
 use crate::headers::{
@@ -19,13 +19,7 @@ use crate::headers::{
 };
 use crate::problem::Problem;
 use crate::serve::compress::Compressible;
-use crate::views::{TaskPageView, TaskView};
-
-/// The JSON of a page without its tasks (`{"items":[],"next_cursor":"..."}`), about.
-const PAGE_JSON_BYTES: usize = 160;
-/// The JSON of one task, a generous typical size (a short description, a few tags): most
-/// pages then serialise into one allocation, and a longer one just grows the buffer.
-const TASK_JSON_BYTES: usize = 384;
+use crate::views::TaskView;
 
 fn task_id(text: &str) -> Result<TaskId, Problem> {
     // A malformed id names no task: the same answer as a missing one.
@@ -101,8 +95,7 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
         .tasks
         .list_tasks(&caller.principal.user_id, &query)
         .await?;
-    let capacity = PAGE_JSON_BYTES + TASK_JSON_BYTES * page.items.len();
-    let response = json_sized(StatusCode::OK, &TaskPageView::from(&page), capacity);
+    let response = json_body(StatusCode::OK, crate::views::page_json(&page));
     let etag = body_etag(response.body());
     let mut response = with_limit(cacheable(ctx, response, &etag), &caller.limit);
     response.extensions_mut().insert(Compressible);

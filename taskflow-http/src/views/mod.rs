@@ -1,10 +1,14 @@
 //! The JSON shapes of responses, built from domain values; never a password hash, an owner id
 //! or any other internal field.
 
+mod page_json;
+
 use serde::Serialize;
 use taskflow_core::Timestamp;
 use taskflow_core::domain::{DisplayName, Tag, Task, TaskId, User};
 use taskflow_core::query::{CursorToken, TaskPage};
+
+pub(crate) use page_json::page_json;
 
 /// `user` of the contract.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
