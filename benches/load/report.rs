@@ -500,7 +500,7 @@ fn flood(md: &mut String, combos: &[Combo], targets: &mut Targets) {
 }
 
 fn cost(md: &mut String, combos: &[Combo], targets: &mut Targets) {
-    md.push_str("\n## Cost growth: page 50 against page 1 (100k tasks of one user)\n\nThe heavy user (100k tasks among the others') lists page 1 and page 50 (its cursor found by walking the pages) one after the other, at the same fixed open-loop rate: half of its own page-1 capacity (a closed-loop probe), so that neither run overloads the store.\n\n| server | store | rate (req/s) | page 1 p50 ms | page 1 p99 ms | page 50 p50 ms | page 50 p99 ms | p50 ratio | p99 ratio | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("\n## Cost growth: page 50 against page 1 (100k tasks of one user)\n\nThe heavy user (100k tasks among the others') lists page 1 and page 50 (its cursor found by walking the pages) one after the other, at the same fixed open-loop rate: half of its own page-1 capacity (a closed-loop probe on one connection), so that neither run overloads the store.\n\n| server | store | rate (req/s) | page 1 p50 ms | page 1 p99 ms | page 50 p50 ms | page 50 p99 ms | p50 ratio | p99 ratio | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for combo in combos {
         let (Some(first), Some(fifty)) = (combo.fixed("page1"), combo.fixed("page50")) else {
             continue;
