@@ -10,13 +10,12 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use taskflow_http::cors;
 use taskflow_http::endpoints::{self, Reply, auth, ops, tasks};
-use taskflow_http::headers::{X_REQUEST_ID, request_id, set_common_headers};
+use taskflow_http::headers::{X_REQUEST_ID, set_common_headers, settle_request_id};
 use taskflow_http::serve::PeerAddr;
 use taskflow_http::{App, RequestContext};
 
@@ -71,10 +70,7 @@ pub fn router(app: App) -> Router {
 /// the response agree on it) and CORS preflights are answered. Handlers' responses get their
 /// headers in the shared `finish`; this only backs them up for anything axum answers itself.
 async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Response {
-    let id = request_id(request.headers());
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        request.headers_mut().insert(X_REQUEST_ID.clone(), value);
-    }
+    let id = settle_request_id(request.headers_mut());
     let mut response = if cors::is_preflight(request.method(), request.headers()) {
         cors::preflight(&app, request.headers()).map(Body::from)
     } else {

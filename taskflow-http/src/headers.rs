@@ -42,6 +42,17 @@ pub fn request_id(headers: &HeaderMap) -> String {
     }
 }
 
+/// Settles a request's id before anything reads it: the [`request_id`] to use is written into
+/// `headers` (replacing an unusable one), so the request context, problem bodies and the
+/// response header all agree on it, even when it is generated. Returns it.
+pub fn settle_request_id(headers: &mut HeaderMap) -> String {
+    let id = request_id(headers);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(X_REQUEST_ID.clone(), value);
+    }
+    id
+}
+
 /// Headers every response carries: the request id, `nosniff`, and HSTS when `hsts`.
 pub fn set_common_headers(headers: &mut HeaderMap, request_id: &str, hsts: bool) {
     if let Ok(value) = HeaderValue::from_str(request_id) {

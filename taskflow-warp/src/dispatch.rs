@@ -5,10 +5,10 @@
 
 use std::net::SocketAddr;
 
-use taskflow_http::headers::{X_REQUEST_ID, request_id};
+use taskflow_http::headers::settle_request_id;
 use taskflow_http::routes::{self, Endpoint};
 use taskflow_http::{App, RequestContext, cors};
-use warp::http::{HeaderMap, HeaderValue, Method};
+use warp::http::{HeaderMap, Method};
 use warp::path::FullPath;
 
 use crate::handlers::{self as h, Body, Response};
@@ -67,14 +67,5 @@ pub(crate) async fn dispatch(app: App, request: Request<impl Body>) -> Response 
         Endpoint::Ready => h::ready(app, ctx).await,
         Endpoint::OpenApi => h::openapi(app, ctx).await,
         Endpoint::Metrics => h::metrics(app, ctx).await,
-    }
-}
-
-/// Settles the request id first and writes it into the headers the context reads, so the
-/// context, the problem bodies and the response header agree on it even when it is generated.
-fn settle_request_id(headers: &mut HeaderMap) {
-    let id = request_id(headers);
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        headers.insert(X_REQUEST_ID.clone(), value);
     }
 }
