@@ -166,6 +166,11 @@ echo "TASKFLOW_TEST_MONGODB_URI=$TASKFLOW_TEST_MONGODB_URI"
 
 cd "$REPO_ROOT"
 
+# A fresh CI clone never reuses incremental state; it would only take disk.
+if [[ "${CI:-}" == "true" ]]; then
+    export CARGO_INCREMENTAL=0
+fi
+
 if [[ "${TASKFLOW_SKIP_LINT:-0}" == "1" ]]; then
     step "Skipping cargo fmt / cargo clippy (TASKFLOW_SKIP_LINT=1)"
 else
@@ -191,7 +196,7 @@ if [[ $status -eq 0 && $# -eq 0 ]]; then
     for pair in warp:memory axum:mongo warp:mongo; do
         step "contract suite: adapter ${pair%%:*}, store ${pair##*:}"
         TASKFLOW_TEST_ADAPTER="${pair%%:*}" TASKFLOW_TEST_STORE="${pair##*:}" \
-            cargo test --all-features --locked --test api 2>&1 | tee -a "$TEST_LOG" || status=$?
+            cargo test --workspace --all-features --locked --test api 2>&1 | tee -a "$TEST_LOG" || status=$?
     done
 fi
 
