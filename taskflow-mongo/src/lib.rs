@@ -27,6 +27,8 @@ mod pool;
 mod query;
 mod sessions;
 mod tasks;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod throttle;
 mod timing;
 mod users;

@@ -7,8 +7,6 @@
 //! Needs `TASKFLOW_TEST_SECANTUSD` (the `secantusd-py` binary; scripts/test.sh sets it):
 //! skipped without it, except under `CI=true`, where that is a failure.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,14 +14,13 @@ use reqwest::Response;
 use reqwest::header::HeaderMap;
 use serde_json::json;
 use taskflow::core::SystemClock;
-use taskflow::core::domain::TaskId;
 use taskflow::http::Stores;
 use taskflow::mongo::{MongoConfig, MongoStore};
+use taskflow_mongo::testkit::{OwnedServer, server_binary};
 use tokio::time::{Instant, sleep, timeout};
 
 use crate::helpers::*;
 
-const BINARY_VAR: &str = "TASKFLOW_TEST_SECANTUSD";
 /// The store's server selection timeout: how long a request may wait for a usable server.
 const SELECTION: Duration = Duration::from_secs(1);
 /// Far beyond [`SELECTION`]: an answer that takes this long hangs.
@@ -33,69 +30,9 @@ const RECOVERY: Duration = Duration::from_secs(60);
 /// The pause between two polls of a condition.
 const POLL: Duration = Duration::from_millis(100);
 
-fn binary() -> Option<PathBuf> {
-    match std::env::var(BINARY_VAR) {
-        Ok(path) if !path.trim().is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{BINARY_VAR} is not set but CI=true: the MongoDB outage test must run in CI \
-                 (scripts/test.sh sets it to the venv's secantusd-py)"
-            );
-            eprintln!("skipping the MongoDB outage test: {BINARY_VAR} is not set");
-            None
-        }
-    }
-}
-
-/// A SecantusDB process of this test on file storage (so a restart keeps the data); killed
-/// by its own pid when dropped, even on a panic.
-struct SecantusDb(Child);
-
-impl SecantusDb {
-    fn start(binary: &Path, dir: &Path, port: u16) -> Self {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("server.log"))
-            .expect("log file");
-        let child = Command::new(binary)
-            // An empty config file disables auto-discovery of the machine's own config.
-            .arg("--config")
-            .arg(dir.join("secantusd.toml"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .arg("--storage-path")
-            .arg(dir.join("data"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .expect("start secantusd-py");
-        Self(child)
-    }
-}
-
-impl Drop for SecantusDb {
-    fn drop(&mut self) {
-        // SIGKILL: an outage, not a maintenance window.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A scratch directory removed when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Connects (creating the indexes) once the freshly started server answers.
-async fn connect(port: u16) -> MongoStore {
-    let mut config = MongoConfig::new(format!("mongodb://127.0.0.1:{port}/?directConnection=true"))
-        .with_database("taskflow_http_outage");
+async fn connect(server: &OwnedServer) -> MongoStore {
+    let mut config = MongoConfig::new(server.uri()).with_database("taskflow_http_outage");
     config.server_selection_timeout = SELECTION;
     config.connect_timeout = SELECTION;
     let deadline = Instant::now() + RECOVERY;
@@ -143,19 +80,11 @@ async fn until_status(app: &TestApp, path: &str, headers: &HeaderMap, status: u1
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mongodb_outage_answers_503_promptly_and_the_api_recovers_by_itself() {
-    let Some(binary) = binary() else {
+    let Some(binary) = server_binary("the MongoDB outage test") else {
         return;
     };
-    let scratch =
-        Scratch(std::env::temp_dir().join(format!("taskflow_http_outage_{}", TaskId::generate())));
-    std::fs::create_dir_all(&scratch.0).expect("scratch dir");
-    std::fs::write(scratch.0.join("secantusd.toml"), "").expect("config");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let server = SecantusDb::start(&binary, &scratch.0, port);
-    let store = connect(port).await;
+    let mut server = OwnedServer::start(binary).expect("start secantusd-py");
+    let store = connect(&server).await;
     let app = TestApp::spawn_full(&[], Stores::single(store), Arc::new(SystemClock), None).await;
 
     let ready = app.get("/health/ready", HeaderMap::new()).await;
@@ -165,7 +94,7 @@ async fn a_mongodb_outage_answers_503_promptly_and_the_api_recovers_by_itself() 
         .create_task(&app, json!({"title": "Written before the outage"}))
         .await;
 
-    drop(server);
+    server.kill();
     assert_unavailable(promptly(app.get("/health/ready", HeaderMap::new())).await).await;
     assert_eq!(
         promptly(app.get("/health/live", HeaderMap::new()))
@@ -181,7 +110,7 @@ async fn a_mongodb_outage_answers_503_promptly_and_the_api_recovers_by_itself() 
     )
     .await;
 
-    let _server = SecantusDb::start(&binary, &scratch.0, port);
+    server.restart().expect("restart secantusd-py");
     until_status(&app, "/health/ready", &HeaderMap::new(), 200).await;
     // The session of before the outage still works, and its data survived.
     until_status(&app, "/api/v1/tasks", &user.browser_headers(), 200).await;
