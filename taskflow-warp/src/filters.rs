@@ -51,7 +51,9 @@ pub fn routes(app: App) -> impl Filter<Extract = (impl Reply,), Error = Infallib
                     query,
                     body,
                 };
-                dispatch(app.clone(), request)
+                // Boxed: the dispatch future holds every handler's state (about 6 KB), and
+                // unboxed it was copied whole each time the server moved the request's future.
+                Box::pin(dispatch(app.clone(), request))
             },
         )
         .recover(move |rejection: Rejection| {
