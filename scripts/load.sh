@@ -47,13 +47,13 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $QUICK -eq 1 ]]; then
-    PROBE_SECS=1; STEP_SECS=1; FIXED_SECS=2
+    PROBE_SECS=1; STEP_SECS=1; FIXED_SECS=2; PAIR_ROUNDS=2
     FRACTIONS="0.5 1.0"
     MAIN_TASKS=200; HEAVY_TASKS=2000; OTHERS=5; OTHER_TASKS=50
     CRITERION=0
     PUBLISH="${PUBLISH:-0}"
 else
-    PROBE_SECS=3; STEP_SECS=4; FIXED_SECS=10
+    PROBE_SECS=3; STEP_SECS=4; FIXED_SECS=10; PAIR_ROUNDS=10
     FRACTIONS="0.25 0.5 0.75 0.85 0.9 0.95 1.0 1.05"
     MAIN_TASKS=1000; HEAVY_TASKS=100000; OTHERS=50; OTHER_TASKS=200
     PUBLISH="${PUBLISH:-1}"
@@ -89,6 +89,7 @@ ensure_tools() {
 SERVER_PID=""
 DB_PID=""
 OHA_PIDS=()
+PAIR_PIDS=()
 
 stop_pid() {
     local pid=$1
@@ -102,7 +103,7 @@ stop_pid() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    for pid in "${OHA_PIDS[@]}"; do stop_pid "$pid"; done
+    for pid in "${OHA_PIDS[@]}" "${PAIR_PIDS[@]}"; do stop_pid "$pid"; done
     stop_pid "$SERVER_PID"
     stop_pid "$DB_PID"
     exit "$rc"
@@ -163,6 +164,8 @@ start_server() {
 }
 
 stop_all() {
+    for pid in "${PAIR_PIDS[@]}"; do stop_pid "$pid"; done
+    PAIR_PIDS=()
     stop_pid "$SERVER_PID"; SERVER_PID=""
     stop_pid "$DB_PID"; DB_PID=""
 }
@@ -379,6 +382,52 @@ run_combo() {
     stop_all
 }
 
+# --- axum against warp, interleaved -------------------------------------------------------------
+# run_pair: both example servers up at once on the in-memory store (ports PORT and PORT+1, both
+# on CPU 1, only one loaded at a time), then PAIR_ROUNDS rounds of closed-loop probes of the
+# list and of the bare baseline, alternating which server goes first (ABBA), so that the
+# machine's drift over minutes hits both alike. Written to RUN/pair/rNN-ADAPTER-SCENARIO.
+run_pair() {
+    local dir="$OUT/run/pair"
+    rm -rf "$dir"; mkdir -p "$dir"
+    step "axum and warp side by side (memory): $PAIR_ROUNDS alternating rounds"
+    local -A ports=([axum]=$PORT [warp]=$((PORT + 1))) pids tokens
+    # Local copies: begin_run, end_run and start_server read these for the server in hand.
+    local PORT BASE SERVER_PID adapter
+    for adapter in axum warp; do
+        PORT=${ports[$adapter]}; BASE="http://127.0.0.1:$PORT"
+        mkdir -p "$dir/$adapter"
+        start_server "$adapter" memory "$dir/$adapter"
+        pids[$adapter]=$SERVER_PID
+        PAIR_PIDS+=("$SERVER_PID")
+        taskset -c 0 "$LOAD_BIN" seed --base "$BASE" --out "$dir/$adapter/state.json" \
+            --main-tasks "$MAIN_TASKS" --heavy-tasks 0 --others "$OTHERS" \
+            --other-tasks "$OTHER_TASKS" --concurrency "$CONNECTIONS" >/dev/null
+        tokens[$adapter]=$(jq -r .main.token "$dir/$adapter/state.json")
+    done
+    local r order name
+    for r in $(seq 1 "$PAIR_ROUNDS"); do
+        order="axum warp"; [[ $((r % 2)) -eq 0 ]] && order="warp axum"
+        for adapter in $order; do
+            PORT=${ports[$adapter]}; BASE="http://127.0.0.1:$PORT"; SERVER_PID=${pids[$adapter]}
+            for name in list baseline; do
+                begin_run "$dir/$(printf 'r%02d' "$r")-$adapter-$name" 0 null
+                if [[ $name == list ]]; then
+                    oha_bg load -c "$CONNECTIONS" -z "${PROBE_SECS}s" \
+                        -H "Authorization: Bearer ${tokens[$adapter]}" "$BASE/api/v1/tasks?limit=20"
+                else
+                    oha_bg load -c "$CONNECTIONS" -z "${PROBE_SECS}s" "$BASE/health/live"
+                fi
+                end_run
+            done
+        done
+        printf '    round %2d: list axum %6.0f, warp %6.0f req/s\n' "$r" \
+            "$(jq .summary.requestsPerSec "$dir/$(printf 'r%02d' "$r")-axum-list/load.oha.json")" \
+            "$(jq .summary.requestsPerSec "$dir/$(printf 'r%02d' "$r")-warp-list/load.oha.json")"
+    done
+    stop_all
+}
+
 # --- the report's text ------------------------------------------------------------------------
 describe_machine() {
     local commit dirty=""
@@ -484,6 +533,13 @@ for store in "${store_list[@]}"; do
         [[ $rc -eq 0 ]] || echo "    $adapter on $store stopped early (exit $rc); the run goes on"
     done
 done
+if [[ ",$ADAPTERS," == *",axum,"* && ",$ADAPTERS," == *",warp,"* && ",$STORES," == *",memory,"* ]]; then
+    set +e
+    (set -e; trap stop_all EXIT; run_pair)
+    rc=$?
+    set -e
+    [[ $rc -eq 0 ]] || echo "    the side-by-side rounds stopped early (exit $rc)"
+fi
 
 report_args=()
 if [[ $CRITERION -eq 1 ]]; then

@@ -3,13 +3,15 @@
 //! - `seed`: registers users over HTTP and creates their tasks with many requests in flight,
 //!   then walks one user's pages with cursors; writes tokens, task ids and page URLs as JSON.
 //! - `report`: turns the `oha` JSON outputs and the server samples of a run into
-//!   `BENCHMARKS.md` (a table per scenario, the targets) and the latency-vs-throughput SVG.
+//!   `BENCHMARKS.md` (a table per scenario, axum against warp side by side, the targets) and
+//!   the latency-vs-throughput SVG.
 //!
 //! `cargo bench --bench load -- seed --base http://127.0.0.1:8080 --out state.json`
 //! `cargo bench --bench load -- report --run DIR --out BENCHMARKS.md --chart docs/bench/latency.svg`
 
 mod chart;
 mod oha;
+mod pair;
 mod report;
 mod seed;
 

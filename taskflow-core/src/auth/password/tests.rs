@@ -240,7 +240,7 @@ async fn cancelled_requests_release_their_permits() {
     let hasher = PasswordHasher::new(Argon2Params::default(), 1).unwrap();
     let pw = password("correct horse");
     {
-        // Polled once: the permit is taken and the work handed to a blocking thread; then the
+        // Polled once: the permit is taken and the work handed to its thread; then the
         // caller goes away.
         let mut started = std::pin::pin!(hasher.hash(&pw));
         std::future::poll_fn(|cx| {
@@ -319,4 +319,31 @@ async fn working_memory_is_reused_one_buffer_per_permit_and_wiped() {
                 .all(|block| block.as_ref().iter().all(|&w| w == 0))
         );
     }
+}
+
+/// The calling thread's nice value: field 19 of `/proc/thread-self/stat`.
+#[cfg(target_os = "linux")]
+fn nice() -> i32 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // The fields after the command name, which is in parentheses and may hold spaces, start
+    // at field 3.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    rest.split(' ').nth(19 - 3).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn hashing_runs_at_the_lowest_priority_and_leaves_the_caller_alone() {
+    let before = nice();
+    let hasher = hasher();
+    let inside = hasher.run(|_, _| nice()).await.unwrap();
+    assert_eq!(inside, 19);
+    assert_eq!(nice(), before);
+    // And so does the hashing a login does.
+    let stored = hasher.hash(&password("correct horse")).await.unwrap();
+    let outcome = hasher
+        .verify(&password("correct horse"), Some(&stored))
+        .await;
+    assert!(matches!(outcome, Ok(Verification::Valid { .. })));
+    assert_eq!(nice(), before);
 }
