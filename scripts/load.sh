@@ -15,7 +15,7 @@
 #
 # Environment: TASKFLOW_MONGODB_URI uses that MongoDB for the `mongo` store instead of
 # starting secantusd-rs (installed on demand with cargo, like oha); LOAD_PORT / LOAD_DB_PORT
-# pick the ports (default 18080 / 27117).
+# pick the ports (default 18080 / 27117; the side-by-side rounds also use LOAD_PORT + 1).
 #
 # Placement: the 2 cores are split with taskset: the server (and its database) on CPU 1, the
 # load generators and the seeding client on CPU 0.
@@ -496,6 +496,11 @@ ceiling of this machine.
 - **Order**: per server and store, the sweeps (baseline, lists, get, patch), then the mixed
   profile, the login flood and the page runs, and the \`create\` sweep last, so that the tasks
   it adds are not in the store (nor the RSS) of the runs before it.
+- **Side by side**: last, both servers up at once on the in-memory store (both on CPU 1, one
+  loaded at a time), $PAIR_ROUNDS rounds of closed-loop probes (${PROBE_SECS} s, $CONNECTIONS
+  connections) of the list and the baseline on one server and then the other, alternating
+  which goes first. The throughput targets are judged on the medians of these rounds (see
+  "Reading the results").
 - **Latency rows** are from the step at half the probed capacity, corrected for coordinated
   omission; errors are responses other than 2xx/304 plus transport errors.
 - **Server CPU** is utime + stime of the TaskFlow process over the step, in cores (the

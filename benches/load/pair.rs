@@ -44,6 +44,9 @@ struct Round {
 pub(crate) struct Comparison {
     /// Median over the rounds of (warp - axum) / axum, list throughput.
     pub list_gap: f64,
+    /// Median over the rounds of each adapter's list throughput over its baseline's: axum,
+    /// warp.
+    pub of_baseline: [f64; 2],
     pub rounds: usize,
 }
 
@@ -119,8 +122,16 @@ pub(crate) fn section(md: &mut String, run_dir: &Path) -> Option<Comparison> {
         med(&|r| r.baseline[0].cpu_us),
         med(&|r| r.baseline[1].cpu_us),
     );
+    let of_baseline = [0, 1].map(|i| med(&|r| r.list[i].rps / r.baseline[i].rps));
+    let _ = writeln!(
+        md,
+        "\nList of 20 over the bare baseline, each server against itself within a round (median): axum {:.1}%, warp {:.1}%.",
+        of_baseline[0] * 100.0,
+        of_baseline[1] * 100.0
+    );
     Some(Comparison {
         list_gap,
+        of_baseline,
         rounds: rounds.len(),
     })
 }

@@ -419,23 +419,31 @@ impl Targets {
         self.0.push((name.into(), figure.into(), pass.into()));
     }
 
-    /// The throughput targets, each both ways: on the open-loop sweep's figure and on the
-    /// closed-loop probe's (the sweep's steps quantise its figure; the probe's does not keep
-    /// latency in check).
+    /// The throughput targets. The verdicts are the side-by-side rounds' (medians of
+    /// closed-loop probes taken seconds apart); the sweeps' figures and their probes', each
+    /// server alone, are shown for reference: near capacity a step's p99 passes or fails the
+    /// sweep's bound on stalls of tens to hundreds of milliseconds that come and go between
+    /// identical steps (see the notes), and the servers run minutes apart.
     fn throughput(
         &mut self,
         baselines: &RatesByCombo,
         lists: &RatesByCombo,
         pair: Option<&crate::pair::Comparison>,
     ) {
-        for adapter in ["axum", "warp"] {
+        for (i, adapter) in ["axum", "warp"].into_iter().enumerate() {
+            let ratio = pair.map(|p| p.of_baseline[i]);
+            self.push(
+                format!("{adapter}, memory: list of 20 >= 50% of the bare baseline (side by side, median of rounds)"),
+                ratio.map_or("–".into(), percent),
+                ratio.map(|r| r >= 0.5),
+            );
             let name = format!("{adapter}-memory");
             let ratio = rates_of(lists, &name).ratio(rates_of(baselines, &name));
             for (way, ratio) in ratio.ways() {
                 self.push(
-                    format!("{adapter}, memory: list of 20 >= 50% of the bare baseline ({way})"),
+                    format!("{adapter}, memory: list of 20 over the bare baseline ({way}, for reference)"),
                     ratio.map_or("–".into(), percent),
-                    ratio.map(|r| r >= 0.5),
+                    Verdict::Reported,
                 );
             }
         }
