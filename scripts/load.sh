@@ -405,13 +405,14 @@ run_pair() {
             --other-tasks "$OTHER_TASKS" --concurrency "$CONNECTIONS" >/dev/null
         tokens[$adapter]=$(jq -r .main.token "$dir/$adapter/state.json")
     done
-    local r order name
+    local r round order name
     for r in $(seq 1 "$PAIR_ROUNDS"); do
+        round="$dir/$(printf 'r%02d' "$r")"
         order="axum warp"; [[ $((r % 2)) -eq 0 ]] && order="warp axum"
         for adapter in $order; do
             PORT=${ports[$adapter]}; BASE="http://127.0.0.1:$PORT"; SERVER_PID=${pids[$adapter]}
             for name in list baseline; do
-                begin_run "$dir/$(printf 'r%02d' "$r")-$adapter-$name" 0 null
+                begin_run "$round-$adapter-$name" 0 null
                 if [[ $name == list ]]; then
                     oha_bg load -c "$CONNECTIONS" -z "${PROBE_SECS}s" \
                         -H "Authorization: Bearer ${tokens[$adapter]}" "$BASE/api/v1/tasks?limit=20"
@@ -422,8 +423,8 @@ run_pair() {
             done
         done
         printf '    round %2d: list axum %6.0f, warp %6.0f req/s\n' "$r" \
-            "$(jq .summary.requestsPerSec "$dir/$(printf 'r%02d' "$r")-axum-list/load.oha.json")" \
-            "$(jq .summary.requestsPerSec "$dir/$(printf 'r%02d' "$r")-warp-list/load.oha.json")"
+            "$(jq .summary.requestsPerSec "$round-axum-list/load.oha.json")" \
+            "$(jq .summary.requestsPerSec "$round-warp-list/load.oha.json")"
     done
     stop_all
 }

@@ -35,7 +35,6 @@ impl Probe {
 /// One round: each adapter's list and baseline probes.
 struct Round {
     number: usize,
-    warp_first: bool,
     list: [Probe; 2],
     baseline: [Probe; 2],
 }
@@ -59,7 +58,6 @@ fn rounds(dir: &Path) -> Vec<Round> {
         .filter_map(|r| {
             Some(Round {
                 number: r,
-                warp_first: r % 2 == 0,
                 list: [probe(r, "axum", "list")?, probe(r, "warp", "list")?],
                 baseline: [probe(r, "axum", "baseline")?, probe(r, "warp", "baseline")?],
             })
@@ -93,7 +91,8 @@ pub(crate) fn section(md: &mut String, run_dir: &Path) -> Option<Comparison> {
             md,
             "| {} | {} | {:.0} | {:.0} | {:+.1}% | {:.1} / {:.1} | {:.0} | {:.0} | {:+.1}% | {:.1} / {:.1} |",
             r.number,
-            if r.warp_first { "warp" } else { "axum" },
+            // scripts/load.sh's order: axum first in odd rounds.
+            if r.number % 2 == 0 { "warp" } else { "axum" },
             r.list[0].rps,
             r.list[1].rps,
             gap(r.list) * 100.0,

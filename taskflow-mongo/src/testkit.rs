@@ -15,24 +15,41 @@ use mongodb::bson::oid::ObjectId;
 /// The environment variable naming the server binary.
 pub const SERVER_BINARY_VAR: &str = "TASKFLOW_TEST_SECANTUSD";
 
-/// The server binary from [`SERVER_BINARY_VAR`]; `None` (the caller skips, with a note on
-/// stderr naming `test`) when it is unset.
+/// Whether this run is CI's, where no MongoDB test may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// The value of `var`, needed by `test`; `None` (the caller skips, with a note on stderr) when
+/// it is unset or blank. `setup` says who sets it, for the failure message.
+///
+/// # Panics
+/// Under `CI=true` when the variable is unset: CI must never pass by skipping a test.
+pub fn required_env(var: &str, test: &str, setup: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ => {
+            assert!(
+                !in_ci(),
+                "{var} is not set but CI=true: {test} must run in CI ({setup})"
+            );
+            eprintln!("skipping {test}: {var} is not set");
+            None
+        }
+    }
+}
+
+/// The server binary from [`SERVER_BINARY_VAR`]; `None` (the caller skips) when it is unset.
 ///
 /// # Panics
 /// Under `CI=true` when the variable is unset: CI must never pass by skipping an outage test.
 pub fn server_binary(test: &str) -> Option<PathBuf> {
-    match std::env::var(SERVER_BINARY_VAR) {
-        Ok(path) if !path.trim().is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{SERVER_BINARY_VAR} is not set but CI=true: {test} must run in CI \
-                 (scripts/test.sh sets it to the venv's secantusd-py)"
-            );
-            eprintln!("skipping {test}: {SERVER_BINARY_VAR} is not set");
-            None
-        }
-    }
+    required_env(
+        SERVER_BINARY_VAR,
+        test,
+        "scripts/test.sh sets it to the venv's secantusd-py",
+    )
+    .map(PathBuf::from)
 }
 
 /// A server process on loopback with file storage in its own scratch directory, so a restart

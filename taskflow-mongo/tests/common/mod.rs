@@ -13,28 +13,16 @@ use taskflow_mongo::{MongoConfig, MongoStore};
 /// The environment variable naming the test server.
 pub(crate) const URI_VAR: &str = "TASKFLOW_TEST_MONGODB_URI";
 
-/// Whether this run is CI's (where nothing may be skipped).
-pub(crate) fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 /// The test server's URI; `None` (skip) only outside CI.
 ///
 /// # Panics
 /// Under `CI=true` when the variable is unset.
 pub(crate) fn test_uri() -> Option<String> {
-    match std::env::var(URI_VAR) {
-        Ok(uri) if !uri.trim().is_empty() => Some(uri),
-        _ => {
-            assert!(
-                !in_ci(),
-                "{URI_VAR} is not set but CI=true: the MongoDB tests must run in CI \
-                 (scripts/test.sh starts a test server and sets it)"
-            );
-            eprintln!("skipping a MongoDB test: {URI_VAR} is not set");
-            None
-        }
-    }
+    taskflow_mongo::testkit::required_env(
+        URI_VAR,
+        "the MongoDB tests",
+        "scripts/test.sh starts a test server and sets it",
+    )
 }
 
 /// A unique database name for one test.
