@@ -1,6 +1,8 @@
-//! Test support (feature `testkit`): a MongoDB-compatible server process that a test owns, so
-//! it can kill the server mid-test and restart it on the same port and storage. Outage tests
-//! use it; every other MongoDB test shares the server named by `TASKFLOW_TEST_MONGODB_URI`.
+//! Test support (feature `testkit`): the rule for what a MongoDB test needs from its
+//! environment (skipped without it, a failure under `CI=true`), and a MongoDB-compatible server
+//! process that a test owns, so it can kill the server mid-test and restart it on the same port
+//! and storage. Outage tests use that; every other MongoDB test shares the server named by
+//! `TASKFLOW_TEST_MONGODB_URI`.
 //!
 //! The process is SecantusDB's `secantusd-py` (or anything taking the same flags), named by
 //! `TASKFLOW_TEST_SECANTUSD`; `scripts/test.sh` installs it and sets that variable.
