@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::auth::{AllowedOrigins, RateLimitConfig, TrustedProxies};
+use taskflow_core::domain::ids::random_bytes;
 
 use crate::serve::{Tls, Transport};
 
@@ -311,11 +312,10 @@ fn jwt_secret(value: Option<&str>, production: bool) -> Result<SecretSlice<u8>, 
         None if production => Err(ConfigError(
             "TASKFLOW_JWT_SECRET is required in production".into(),
         )),
-        None => {
-            let mut bytes = vec![0u8; 32];
-            getrandom_fill(&mut bytes);
-            Ok(SecretSlice::from(bytes))
-        }
+        // 32 bytes straight from the operating system's CSPRNG. Never from the id generator:
+        // its ids are shown to clients and predictable from one another (see
+        // `taskflow_core::domain::ids`).
+        None => Ok(SecretSlice::from(random_bytes::<32>().to_vec())),
     }
 }
 
@@ -342,14 +342,6 @@ fn check_sentry_dsn(_: &str) -> Result<(), ConfigError> {
          (build with `--features taskflow/sentry`)"
             .into(),
     ))
-}
-
-fn getrandom_fill(bytes: &mut [u8]) {
-    // A fresh session id is 12 CSPRNG bytes; three of them make a 36-byte secret.
-    for chunk in bytes.chunks_mut(12) {
-        let id = taskflow_core::domain::SessionId::generate().to_bytes();
-        chunk.copy_from_slice(&id[..chunk.len()]);
-    }
 }
 
 impl Config {

@@ -25,6 +25,10 @@ pub const PRIVATE_NO_CACHE: &str = "private, no-cache";
 
 /// The request id to use: the client's when it is sane (1..=64 of `[A-Za-z0-9._:-]`), a
 /// fresh random one otherwise, so ids never carry log-injection payloads.
+///
+/// A generated id is 128 bits of the operating system's CSPRNG in base64url (22 characters,
+/// inside the sane pattern): never an id of the ObjectId generator, which would show anyone
+/// the process bytes and counter every user, task and session id is made of.
 pub fn request_id(headers: &HeaderMap) -> String {
     let sane = headers
         .get(&X_REQUEST_ID)
@@ -38,7 +42,7 @@ pub fn request_id(headers: &HeaderMap) -> String {
         });
     match sane {
         Some(id) => id.to_owned(),
-        None => taskflow_core::domain::SessionId::generate().to_string(),
+        None => URL_SAFE_NO_PAD.encode(taskflow_core::domain::ids::random_bytes::<16>()),
     }
 }
 
@@ -178,7 +182,8 @@ mod tests {
             headers.insert(X_REQUEST_ID.clone(), HeaderValue::from_str(bad).unwrap());
             let generated = request_id(&headers);
             assert_ne!(generated, bad);
-            assert_eq!(generated.len(), 24);
+            assert_eq!(URL_SAFE_NO_PAD.decode(&generated).unwrap().len(), 16);
+            assert_eq!(request_id(&HeaderMap::new()).len(), 22);
         }
     }
 

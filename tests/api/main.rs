@@ -20,6 +20,7 @@ mod ops;
 mod outage;
 mod pagination;
 mod rate_limits;
+mod secrets;
 mod sessions;
 mod smoke;
 mod task_lifecycle;

@@ -1,6 +1,22 @@
 //! Identifiers: opaque 12-byte values, generated in the ObjectId layout (4-byte seconds,
 //! 5 random bytes, 3-byte counter) so that MongoDB stores them natively as `ObjectId`, shown to
-//! clients as 24 lowercase hex characters.
+//! clients as 24 lowercase hex characters; and [`random_bytes`], the one source of secrets.
+//!
+//! # Which values are guessable
+//!
+//! [`UserId`], [`TaskId`] and [`SessionId`] are **guessable by design**: the five process
+//! bytes are drawn once per process and the counter only counts, so one id shown to anyone
+//! (in a body, a `Location`, a token's `sub`/`sid`) gives away the ids made before and after
+//! it, to within the second they were made. They name things; knowing one proves nothing, and
+//! nothing may treat it as proof (ownership is always checked against the authenticated user;
+//! a session id only counts when it comes inside a signed token or a refresh token with its
+//! random part), nor derive a secret from one.
+//!
+//! Everything that must be unguessable comes from the operating system's CSPRNG through
+//! [`random_bytes`]: the development JWT secret (`taskflow-http`'s configuration), refresh
+//! tokens (32 random bytes), access-token `jti`s, password salts, random cursor keys, and
+//! generated `X-Request-Id`s (`taskflow-http`'s headers). CSRF tokens and cursor seals are
+//! HMACs under keys derived from the deployment secret, so they are as unguessable as it is.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -13,16 +29,18 @@ use serde::{Serialize, Serializer};
 #[error("is not a valid id")]
 pub struct InvalidId;
 
-/// Random bytes from the operating system's CSPRNG.
+/// Random bytes from the operating system's CSPRNG: the source of every secret and every
+/// value that must not be guessed (never the id generator below).
 ///
 /// # Panics
 /// When the operating system has no entropy source at all; nothing secure can run then.
-pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
     bytes
 }
 
+/// The next id of this process: unique, not secret (see the module documentation).
 fn generate_raw() -> [u8; 12] {
     static PROCESS: OnceLock<[u8; 5]> = OnceLock::new();
     static COUNTER: OnceLock<AtomicU32> = OnceLock::new();
