@@ -55,11 +55,12 @@ impl RequestContext {
             .client_ip(peer.ip(), forwarded.as_deref());
         let request_id = request_id(headers);
         let route = crate::routes::template(path);
-        // The template, never the raw path (ids); no header, cookie or body ever goes in.
+        // The template, never the raw path (ids), and the method's label, never a made-up
+        // method (of any length); no header, cookie or body ever goes in.
         let span = tracing::info_span!(
             "http.request",
             request_id = %request_id,
-            method = %method,
+            method = crate::metrics::method_label(method),
             route,
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
@@ -82,6 +83,12 @@ impl RequestContext {
     /// calls carries its request id, route and user.
     pub fn span(&self) -> &tracing::Span {
         &self.span
+    }
+
+    /// The method as metrics and logs show it: a standard method, or `other`
+    /// ([`method_label`](crate::metrics::method_label)).
+    pub fn method_label(&self) -> &'static str {
+        crate::metrics::method_label(&self.method)
     }
 
     /// A header as text, if present and visible ASCII.

@@ -69,12 +69,12 @@ pub(crate) fn report(ctx: &RequestContext, status: u16) {
         |scope| {
             scope.set_tag("request_id", &ctx.request_id);
             scope.set_tag("route", ctx.route);
-            scope.set_tag("method", ctx.method.as_str());
+            scope.set_tag("method", ctx.method_label());
             scope.set_tag("status", status);
         },
         || {
             sentry::capture_message(
-                &format!("HTTP {status} on {} {}", ctx.method, ctx.route),
+                &format!("HTTP {status} on {} {}", ctx.method_label(), ctx.route),
                 sentry::Level::Error,
             )
         },

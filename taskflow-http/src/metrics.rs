@@ -3,6 +3,12 @@
 //! status; auth events; rate-limit rejections by policy; storage errors by kind; and, read
 //! from the store at scrape time, its pool and command latencies. Every metric is described
 //! in `docs/metrics.md`.
+//!
+//! Every label value comes from a fixed set, as `&'static str`: nothing a client sends
+//! becomes a label (each new value would be a new series, kept for the life of the process),
+//! and recording a request allocates nothing. The route is a template or `unmatched`, the
+//! method one of the standard methods or `other` ([`method_label`]), the status the server's
+//! own answer; events, policies and kinds are the server's names.
 
 mod auth_event;
 mod storage;
@@ -10,6 +16,8 @@ mod storage;
 pub use auth_event::AuthEvent;
 
 use std::time::Duration;
+
+use http::Method;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -21,14 +29,14 @@ use taskflow_core::error::ErrorCode;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     route: &'static str,
-    method: String,
+    method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: &'static str,
-    method: String,
+    method: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -44,6 +52,24 @@ struct PolicyLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
+}
+
+/// The label (and log field) of a request method: the method itself when it is one of the
+/// standard methods (RFC 9110 and `PATCH`), `other` for anything else. Methods are
+/// case-sensitive, so `get` is `other` too.
+pub fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -130,13 +156,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Records one finished request.
-    pub fn observe(&self, route: &'static str, method: &str, status: u16, elapsed: Duration) {
-        let method = method.to_owned();
+    /// Records one finished request: `route` is its template (or `unmatched`), `method` is
+    /// labelled by [`method_label`].
+    pub fn observe(&self, route: &'static str, method: &Method, status: u16, elapsed: Duration) {
+        let method = method_label(method);
         self.requests
             .get_or_create(&HttpLabels {
                 route,
-                method: method.clone(),
+                method,
                 status,
             })
             .inc();
@@ -201,5 +228,42 @@ impl Metrics {
     /// Records a request abandoned after the request timeout.
     pub fn request_timed_out(&self) {
         self.timeouts.inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_standard_methods_are_labels() {
+        for method in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+        ] {
+            let parsed = Method::from_bytes(method.as_bytes()).unwrap();
+            assert_eq!(method_label(&parsed), method);
+        }
+        for made_up in ["get", "BREW", "PROPFIND", &"X".repeat(10_000)] {
+            let parsed = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&parsed), "other", "{made_up:.20}");
+        }
+    }
+
+    #[test]
+    fn made_up_methods_share_one_series() {
+        let metrics = Metrics::default();
+        for n in 0..100 {
+            let method = Method::from_bytes(format!("M{n}").as_bytes()).unwrap();
+            metrics.observe("unmatched", &method, 404, Duration::from_millis(1));
+        }
+        let text = metrics.render();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("taskflow_http_requests_total{"))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            series,
+            [r#"taskflow_http_requests_total{route="unmatched",method="other",status="404"} 100"#]
+        );
     }
 }

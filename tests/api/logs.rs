@@ -258,3 +258,28 @@ async fn credentials_never_reach_the_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_made_up_method_is_logged_as_other() {
+    let app = TestApp::spawn().await;
+    let (captured, guard) = capture();
+    let method = Method::from_bytes(b"MADEUPMETHOD").expect("a token");
+    let sent = headers(&[("x-request-id", "req-method-1")]);
+    let refused = app.request(method, "/api/v1/tasks", None, sent).await;
+    assert_eq!(refused.status(), 405);
+    let known = app
+        .get("/health/live", headers(&[("x-request-id", "req-method-2")]))
+        .await;
+    assert_eq!(known.status(), 200);
+    drop(guard);
+    let lines = captured.json_lines();
+    let span = |id: &str| {
+        request_span(&request_line(&lines, id))
+            .cloned()
+            .expect("span")
+    };
+    assert_eq!(span("req-method-1")["method"], "other");
+    assert_eq!(span("req-method-2")["method"], "GET");
+    let text = captured.text();
+    assert!(!text.contains("MADEUPMETHOD"), "{text}");
+}

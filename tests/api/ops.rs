@@ -580,3 +580,59 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         assert!(task[field].is_object(), "task.{field} undocumented");
     }
 }
+
+/// The series of the request metrics (counter and histogram lines) in an exposition.
+fn request_series(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.starts_with("taskflow_http_request"))
+        .map(|l| l.rsplit_once(' ').map_or(l, |(series, _)| series))
+        .collect()
+}
+
+#[tokio::test]
+async fn made_up_methods_are_refused_alike_and_never_become_metric_labels() {
+    let app = TestApp::spawn().await;
+    let long = "X".repeat(100_000);
+    let send = |method: String, path: &'static str| {
+        let method = Method::from_bytes(method.as_bytes()).expect("a token");
+        app.request(method, path, None, HeaderMap::new())
+    };
+    // The first batch creates whatever series made-up methods create.
+    for n in 0..10 {
+        let refused = send(format!("MADEUP{n}"), "/api/v1/tasks").await;
+        assert_eq!(header(&refused, "allow"), Some("GET, POST"));
+        assert_problem(refused, 405, "method_not_allowed").await;
+        let nowhere = send(format!("MADEUP{n}"), "/nowhere").await;
+        assert_problem(nowhere, 404, "route_not_found").await;
+    }
+    // Methods are case-sensitive: `get` is not `GET`.
+    assert_problem(
+        send("get".into(), "/health/live").await,
+        405,
+        "method_not_allowed",
+    )
+    .await;
+    scrape(&app).await;
+    let before = scrape(&app).await;
+    for n in 10..300 {
+        let refused = send(format!("MADEUP{n}"), "/api/v1/tasks").await;
+        assert_eq!(refused.status(), 405);
+    }
+    let huge = send(long.clone(), "/api/v1/tasks").await;
+    assert_problem(huge, 405, "method_not_allowed").await;
+    let after = scrape(&app).await;
+
+    for text in [&before, &after] {
+        assert!(!text.contains("MADEUP") && !text.contains("XXXX") && !text.contains("\"get\""));
+    }
+    assert_eq!(
+        request_series(&before),
+        request_series(&after),
+        "made-up methods added series"
+    );
+    let other =
+        r#"taskflow_http_requests_total{route="/api/v1/tasks",method="other",status="405"}"#;
+    assert_eq!(metric(&after, other), Some(301.0), "{after}");
+    let nowhere = r#"taskflow_http_requests_total{route="unmatched",method="other",status="404"}"#;
+    assert_eq!(metric(&after, nowhere), Some(10.0), "{after}");
+}

@@ -361,6 +361,33 @@ pub(crate) async fn routing(s: &mut Session, creds: &Credentials) {
     .await;
     s.send("wrong method on auth", 405, Req::get("/api/v1/auth/login"))
         .await;
+    // Made-up methods (any token is one; methods are case-sensitive): refused alike, and
+    // counted in the metrics compared at the end as `other`, never as themselves.
+    let made_up = |name: &str| Method::from_bytes(name.as_bytes()).expect("a method token");
+    s.send(
+        "made-up method",
+        405,
+        Req::new(made_up("BREW"), "/api/v1/tasks"),
+    )
+    .await;
+    s.send(
+        "made-up method, no route",
+        404,
+        Req::new(made_up("BREW"), "/api/v1/nope"),
+    )
+    .await;
+    s.send(
+        "lower-case method",
+        405,
+        Req::new(made_up("get"), "/health/live"),
+    )
+    .await;
+    s.send(
+        "long made-up method",
+        405,
+        Req::new(made_up(&"X".repeat(16 * 1024)), "/api/v1/auth/me"),
+    )
+    .await;
     s.send(
         "wrong method on a task",
         405,

@@ -65,7 +65,7 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
     let elapsed = ctx.started.elapsed();
     app.0
         .metrics
-        .observe(ctx.route, ctx.method.as_str(), status, elapsed);
+        .observe(ctx.route, &ctx.method, status, elapsed);
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     ctx.span().record("status", status);
     ctx.span().record("latency_ms", latency_ms);
@@ -74,7 +74,7 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
     // One line per request; never an email, token or password (the user by id only).
     tracing::info!(
         request_id = %ctx.request_id,
-        method = %ctx.method,
+        method = ctx.method_label(),
         route = ctx.route,
         status,
         latency_ms,

@@ -113,7 +113,11 @@ impl Guard {
             }
             Ok(Ok(Err(never))) => match never {},
             Ok(Err(_panicked)) => {
-                tracing::error!(method = %head.method, path = head.uri.path(), "handler panicked");
+                tracing::error!(
+                    method = crate::metrics::method_label(&head.method),
+                    route = crate::routes::template(head.uri.path()),
+                    "handler panicked"
+                );
                 let problem = Problem::new(ErrorCode::Internal, "An internal error occurred.");
                 self.finish(&head, Err(problem))
             }
