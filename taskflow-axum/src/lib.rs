@@ -109,12 +109,13 @@ async fn respond(app: &App, ctx: &RequestContext, work: impl Future<Output = Rep
     endpoints::run(app, ctx, work).await.map(Body::from)
 }
 
-/// Reads the body within the configured limit; over it, the 413 problem.
+/// Reads the body within the configured limit; over it, the 413 problem, and past the
+/// shared server's body read deadline, the 408 one ([`ops::unreadable_body`]).
 async fn read_body(app: &App, request: Request) -> Result<Bytes, taskflow_http::Problem> {
     let limit = app.settings().body_limit;
     axum::body::to_bytes(request.into_body(), limit)
         .await
-        .map_err(|_| ops::payload_too_large(app))
+        .map_err(|e| ops::unreadable_body(app, &e))
 }
 
 macro_rules! with_body {

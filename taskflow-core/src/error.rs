@@ -57,6 +57,8 @@ pub enum ErrorCode {
     Timeout,
     /// A request reached the service over plain HTTP where only HTTPS is served.
     HttpsRequired,
+    /// The request body did not arrive within the server's body read deadline.
+    RequestTimeout,
 }
 
 impl ErrorCode {
@@ -85,6 +87,7 @@ impl ErrorCode {
             Self::Overloaded => "overloaded",
             Self::Timeout => "timeout",
             Self::HttpsRequired => "https_required",
+            Self::RequestTimeout => "request_timeout",
         }
     }
 }
@@ -218,6 +221,7 @@ mod tests {
             (ErrorCode::Overloaded, "overloaded"),
             (ErrorCode::Timeout, "timeout"),
             (ErrorCode::HttpsRequired, "https_required"),
+            (ErrorCode::RequestTimeout, "request_timeout"),
         ];
         for (code, text) in all {
             assert_eq!(code.as_str(), text);

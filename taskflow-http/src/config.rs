@@ -74,14 +74,15 @@ pub struct Config {
     pub sentry_dsn: Option<SecretString>,
     /// The shared server's settings, each documented with its variable and default:
     /// `TASKFLOW_TLS_CERT` / `TASKFLOW_TLS_KEY`, `TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS`,
-    /// `TASKFLOW_HEADER_READ_TIMEOUT_SECS`, `TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS`,
-    /// `TASKFLOW_MAX_REQUESTS_PER_CONNECTION`, `TASKFLOW_MAX_CONCURRENT_REQUESTS`,
+    /// `TASKFLOW_HEADER_READ_TIMEOUT_SECS`, `TASKFLOW_BODY_READ_TIMEOUT_SECS`,
+    /// `TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS`, `TASKFLOW_MAX_REQUESTS_PER_CONNECTION`,
+    /// `TASKFLOW_MAX_CONNECTIONS_PER_IP`, `TASKFLOW_MAX_CONCURRENT_REQUESTS`,
     /// `TASKFLOW_REQUEST_TIMEOUT_SECS`, `TASKFLOW_DRAIN_TIMEOUT_SECS`.
     pub transport: Transport,
 }
 
 /// Every variable the configuration reads (the example `.env` files list each one).
-pub const VARIABLES: [&str; 23] = [
+pub const VARIABLES: [&str; 25] = [
     "TASKFLOW_PROFILE",
     "TASKFLOW_BIND",
     "TASKFLOW_MONGODB_URI",
@@ -99,8 +100,10 @@ pub const VARIABLES: [&str; 23] = [
     "TASKFLOW_TLS_KEY",
     "TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS",
     "TASKFLOW_HEADER_READ_TIMEOUT_SECS",
+    "TASKFLOW_BODY_READ_TIMEOUT_SECS",
     "TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS",
     "TASKFLOW_MAX_REQUESTS_PER_CONNECTION",
+    "TASKFLOW_MAX_CONNECTIONS_PER_IP",
     "TASKFLOW_MAX_CONCURRENT_REQUESTS",
     "TASKFLOW_REQUEST_TIMEOUT_SECS",
     "TASKFLOW_DRAIN_TIMEOUT_SECS",
@@ -222,6 +225,18 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
         }
         Ok(Duration::from_secs(n))
     };
+    let max_connections_per_ip: usize = parse(
+        var("TASKFLOW_MAX_CONNECTIONS_PER_IP"),
+        "TASKFLOW_MAX_CONNECTIONS_PER_IP",
+        defaults.max_connections_per_ip,
+    )?;
+    if max_connections_per_ip == 0 {
+        return Err(bad(
+            "TASKFLOW_MAX_CONNECTIONS_PER_IP",
+            "0",
+            "a positive integer",
+        ));
+    }
     let max_concurrent_requests: usize = parse(
         var("TASKFLOW_MAX_CONCURRENT_REQUESTS"),
         "TASKFLOW_MAX_CONCURRENT_REQUESTS",
@@ -256,6 +271,10 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
             "TASKFLOW_HEADER_READ_TIMEOUT_SECS",
             defaults.header_read_timeout,
         )?,
+        body_read_timeout: secs(
+            "TASKFLOW_BODY_READ_TIMEOUT_SECS",
+            defaults.body_read_timeout,
+        )?,
         keep_alive_timeout: secs(
             "TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS",
             defaults.keep_alive_timeout,
@@ -265,6 +284,7 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
             "TASKFLOW_MAX_REQUESTS_PER_CONNECTION",
             defaults.max_requests_per_connection,
         )?,
+        max_connections_per_ip,
         max_concurrent_requests,
         request_timeout: secs("TASKFLOW_REQUEST_TIMEOUT_SECS", defaults.request_timeout)?,
         drain_timeout: secs("TASKFLOW_DRAIN_TIMEOUT_SECS", defaults.drain_timeout)?,
@@ -430,6 +450,8 @@ mod tests {
     fn transport_defaults_and_overrides() {
         let defaults = Config::from_map(&HashMap::new()).unwrap().transport;
         assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.max_connections_per_ip, 256);
         assert_eq!(defaults.keep_alive_timeout, Duration::from_secs(75));
         assert_eq!(defaults.max_requests_per_connection.get(), 1000);
         assert_eq!(defaults.max_concurrent_requests, 1024);
@@ -440,13 +462,19 @@ mod tests {
             ("TASKFLOW_REQUEST_TIMEOUT_SECS", "5"),
             ("TASKFLOW_MAX_CONCURRENT_REQUESTS", "8"),
             ("TASKFLOW_MAX_REQUESTS_PER_CONNECTION", "2"),
+            ("TASKFLOW_BODY_READ_TIMEOUT_SECS", "3"),
+            ("TASKFLOW_MAX_CONNECTIONS_PER_IP", "16"),
         ]))
         .unwrap()
         .transport;
         assert_eq!(set.request_timeout, Duration::from_secs(5));
         assert_eq!(set.max_concurrent_requests, 8);
         assert_eq!(set.max_requests_per_connection.get(), 2);
+        assert_eq!(set.body_read_timeout, Duration::from_secs(3));
+        assert_eq!(set.max_connections_per_ip, 16);
         for name in [
+            "TASKFLOW_BODY_READ_TIMEOUT_SECS",
+            "TASKFLOW_MAX_CONNECTIONS_PER_IP",
             "TASKFLOW_REQUEST_TIMEOUT_SECS",
             "TASKFLOW_MAX_CONCURRENT_REQUESTS",
             "TASKFLOW_MAX_REQUESTS_PER_CONNECTION",

@@ -87,6 +87,7 @@ pub struct Metrics {
     storage_errors: Family<KindLabels, Counter>,
     load_shed: Counter,
     timeouts: Counter,
+    connections_refused: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -142,6 +143,12 @@ impl Default for Metrics {
             "Requests abandoned and answered 504 after the request timeout",
             timeouts.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because their client address had TASKFLOW_MAX_CONNECTIONS_PER_IP open",
+            connections_refused.clone(),
+        );
         Self {
             registry,
             requests,
@@ -151,6 +158,7 @@ impl Default for Metrics {
             storage_errors,
             load_shed,
             timeouts,
+            connections_refused,
         }
     }
 }
@@ -228,6 +236,11 @@ impl Metrics {
     /// Records a request abandoned after the request timeout.
     pub fn request_timed_out(&self) {
         self.timeouts.inc();
+    }
+
+    /// Records a connection refused by the cap of connections per client address.
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 }
 

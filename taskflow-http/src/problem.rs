@@ -45,6 +45,7 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::SERVICE_UNAVAILABLE
         }
         ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -73,6 +74,7 @@ const fn title_of(code: ErrorCode) -> &'static str {
         ErrorCode::Overloaded => "Server overloaded",
         ErrorCode::Timeout => "Request timed out",
         ErrorCode::HttpsRequired => "HTTPS required",
+        ErrorCode::RequestTimeout => "Request body too slow",
         _ => "Internal error",
     }
 }
@@ -403,6 +405,7 @@ mod tests {
             (ErrorCode::Overloaded, 503),
             (ErrorCode::Timeout, 504),
             (ErrorCode::HttpsRequired, 403),
+            (ErrorCode::RequestTimeout, 408),
         ];
         for (code, status) in cases {
             assert_eq!(status_of(code).as_u16(), status, "{code}");

@@ -50,7 +50,8 @@ fn render(method: &Method, mut response: warp::http::Response<Vec<u8>>) -> Respo
 }
 
 /// Reads the body within the configured limit; over it (declared or streamed), the 413
-/// problem. A body that cannot be read is answered the same way, as the axum adapter does.
+/// problem. A body that cannot be read is answered as the axum adapter does
+/// ([`ops::unreadable_body`]: 408 past the shared server's body read deadline, else 413).
 async fn read_body(app: &App, ctx: &RequestContext, body: impl Body) -> Result<Vec<u8>, Problem> {
     let limit = app.settings().body_limit;
     let declared = ctx
@@ -62,7 +63,7 @@ async fn read_body(app: &App, ctx: &RequestContext, body: impl Body) -> Result<V
     let mut body = std::pin::pin!(body);
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(|_| ops::payload_too_large(app))?;
+        let mut chunk = chunk.map_err(|e| ops::unreadable_body(app, &e))?;
         let chunk = chunk.copy_to_bytes(chunk.remaining());
         if bytes.len() + chunk.len() > limit {
             return Err(ops::payload_too_large(app));

@@ -1,7 +1,10 @@
 //! One HTTP/1.1 connection and its watchdog: a connection waiting for its first request, or
 //! for the rest of a request head, longer than the header read timeout (slowloris), or idle
-//! between requests longer than the keep-alive timeout, is closed; the Nth response of a connection says `Connection: close`; on shutdown
-//! the connection finishes its request in flight, then closes.
+//! between requests longer than the keep-alive timeout, is closed; a request's body gets its
+//! own deadline (see [`RequestBody`]); the Nth response of a connection, and a 408 (a body
+//! that did not arrive in time, whose rest would be read as the next request), say
+//! `Connection: close`; on shutdown the connection finishes its request in flight, then
+//! closes.
 //!
 //! The watchdog sees the connection through [`Watched`], which notes the first bytes of each
 //! request, and through the service wrapper, which notes requests starting and ending.
@@ -14,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use http::header::{CONNECTION, HeaderValue};
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -22,7 +25,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::guard::Guard;
-use super::{ApiBody, ApiService, PeerAddr, ResponseBody, Transport};
+use super::{ApiBody, ApiService, PeerAddr, RequestBody, ResponseBody, Transport};
 
 /// What a connection task needs.
 pub(super) struct Connection<S> {
@@ -51,7 +54,7 @@ impl<S> Connection<S> {
             self.service.clone(),
             activity.clone(),
             self.peer,
-            self.transport.max_requests_per_connection.get(),
+            &self.transport,
         );
         let mut builder = hyper::server::conn::http1::Builder::new();
         // The watchdog times heads; hyper's timer would also cut idle keep-alive short.
@@ -84,14 +87,14 @@ impl<S> Connection<S> {
     }
 }
 
-/// The hyper service of a connection: each request through the guard, counted; the `max`th
-/// response closes the connection.
+/// The hyper service of a connection: each request, its body on a deadline, through the
+/// guard, counted; the `max`th response, and a 408, close the connection.
 fn request_service<S, B>(
     guard: Arc<Guard>,
     service: S,
     activity: Arc<Activity>,
     peer: SocketAddr,
-    max: u32,
+    transport: &Transport,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = Response<ResponseBody>,
@@ -102,14 +105,17 @@ where
     S: ApiService<B>,
     B: ApiBody,
 {
-    hyper::service::service_fn(move |mut request: Request<Incoming>| {
+    let max = transport.max_requests_per_connection.get();
+    let body_read_timeout = transport.body_read_timeout;
+    hyper::service::service_fn(move |request: Request<Incoming>| {
         let in_flight = InFlight::start(&activity);
         let last = in_flight.served >= max;
+        let mut request = request.map(|body| RequestBody::new(body, body_read_timeout));
         request.extensions_mut().insert(PeerAddr(peer));
         let answer = guard.clone().handle(request, service.clone(), peer);
         async move {
             let mut response = answer.await;
-            if last {
+            if last || response.status() == StatusCode::REQUEST_TIMEOUT {
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));

@@ -11,8 +11,9 @@
 //!   `/health/live` is exempt, so an orchestrator does not restart a busy but healthy
 //!   instance; readiness is not, so a saturated instance can be taken out of rotation.
 //! - **Request timeout**: a request whose handler is still running after
-//!   `TASKFLOW_REQUEST_TIMEOUT_SECS` (a stuck storage call, a body trickling in) is answered
-//!   504 `timeout`.
+//!   `TASKFLOW_REQUEST_TIMEOUT_SECS` (a stuck storage call) is answered 504 `timeout`. A body
+//!   trickling in is cut off sooner, by its own deadline (see [`super::RequestBody`]), so
+//!   its handler ends and releases its permit.
 //! - **Panics**: a panicking handler is answered 500 `internal` instead of a dropped
 //!   connection.
 //! - **No cancellation midway**: each handler runs as its own task, which neither the
@@ -32,7 +33,7 @@ use std::time::Duration;
 use http::header::{HOST, HeaderName, HeaderValue, LOCATION};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt as _;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use taskflow_core::error::ErrorCode;
 use tokio::sync::Semaphore;
 
@@ -74,7 +75,7 @@ impl Guard {
     /// Answers `request`: through `service` when the guard lets it pass, else itself.
     pub(super) async fn handle<S, B>(
         self: Arc<Self>,
-        request: Request<Incoming>,
+        request: Request<super::RequestBody>,
         mut service: S,
         peer: SocketAddr,
     ) -> Response<ResponseBody>

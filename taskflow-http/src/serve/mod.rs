@@ -1,12 +1,14 @@
 //! The one connection server both adapters run on, so that both behave identically on the
-//! wire: HTTP/1.1 on hyper, optional TLS (rustls), slow and idle connections reaped, a cap on
-//! requests per connection, graceful shutdown with a bounded drain, and a per-request guard
-//! (load shedding, request timeout, panics as 500, HTTPS behind a proxy; see [`guard`]);
-//! large pages of tasks are compressed when the client accepts it (see [`compress`]).
+//! wire: HTTP/1.1 on hyper, optional TLS (rustls), slow and idle connections reaped, request
+//! bodies that must arrive within a deadline (see [`RequestBody`]), a cap on connections per
+//! client address (see `peers`) and on requests per connection, graceful shutdown with a
+//! bounded drain, and a per-request guard (load shedding, request timeout, panics as 500,
+//! HTTPS behind a proxy; see [`guard`]); large pages of tasks are compressed when the client
+//! accepts it (see [`compress`]).
 //!
 //! An adapter hands [`serve`] its whole API as a tower `Service` (axum's `Router`, warp's
-//! `warp::service(filter)`). Every request it gets carries the TCP peer as a [`PeerAddr`]
-//! extension, which the adapters read for client-IP resolution.
+//! `warp::service(filter)`) of requests with a [`RequestBody`]. Every request it gets carries
+//! the TCP peer as a [`PeerAddr`] extension, which the adapters read for client-IP resolution.
 //!
 //! Connection timing is this module's own watchdog (in `conn`) rather than hyper's
 //! `header_read_timeout`: hyper starts that timer whenever it waits for a request head, idle
@@ -16,9 +18,11 @@
 //! head, the `Connection: close` cap and the drain are HTTP/1.1 semantics, and the proxies
 //! in front of such a service speak HTTP/1.1 to it anyway.
 
+mod body;
 pub mod compress;
 mod conn;
 pub mod guard;
+mod peers;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -29,12 +33,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
+pub use body::RequestBody;
 pub use tls::{Tls, TlsError};
 
 /// The TCP peer of a request (the proxy's address behind a proxy), inserted into every
@@ -52,7 +57,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// `Router`, warp's `warp::service(filter)`), each request its own task.
 pub trait ApiService<B>:
     tower_service::Service<
-        Request<Incoming>,
+        Request<RequestBody>,
         Response = Response<B>,
         Error = Infallible,
         Future: Send + 'static,
@@ -65,7 +70,7 @@ pub trait ApiService<B>:
 
 impl<S, B> ApiService<B> for S where
     S: tower_service::Service<
-            Request<Incoming>,
+            Request<RequestBody>,
             Response = Response<B>,
             Error = Infallible,
             Future: Send + 'static,
@@ -100,6 +105,10 @@ pub struct Transport {
     /// (or from the opening of the connection, for its first request) to the end of its
     /// headers, after which the connection is closed (slowloris). Default 10 s.
     pub header_read_timeout: Duration,
+    /// `TASKFLOW_BODY_READ_TIMEOUT_SECS`: longest time from the end of a request's head to the
+    /// end of its body; a body not in by then fails to read, and the request is answered 408
+    /// `request_timeout` and its connection closed (see [`RequestBody`]). Default 10 s.
+    pub body_read_timeout: Duration,
     /// `TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS`: how long an idle connection waits for its next
     /// request. Default 75 s (above the 60 s idle timeout of common load balancers, so the
     /// balancer, not the server, closes an idle connection first).
@@ -107,6 +116,11 @@ pub struct Transport {
     /// `TASKFLOW_MAX_REQUESTS_PER_CONNECTION`: the response to the Nth request of a connection
     /// carries `Connection: close`, so long-lived connections rebalance. Default 1000.
     pub max_requests_per_connection: NonZeroU32,
+    /// `TASKFLOW_MAX_CONNECTIONS_PER_IP`: connections one client address (an IPv6 client by its
+    /// /64) may have open at once; a connection over the cap is closed as soon as it is
+    /// accepted. Trusted proxies (`TASKFLOW_TRUSTED_PROXIES`) are exempt: all their clients
+    /// share their address. Default 256.
+    pub max_connections_per_ip: usize,
     /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered 503
     /// `overloaded` with `Retry-After: 1` at once, never queued (`/health/live` is exempt).
     /// Default 1024.
@@ -128,8 +142,10 @@ impl Default for Transport {
             tls: None,
             tls_handshake_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(75),
             max_requests_per_connection: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
+            max_connections_per_ip: 256,
             max_concurrent_requests: 1024,
             request_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
@@ -153,7 +169,11 @@ pub async fn serve<S, B>(
 {
     let transport = Arc::new(app.settings().transport.clone());
     let service = compress::compressed(service);
-    let guard = Arc::new(guard::Guard::new(app, &transport));
+    let peers = peers::Peers::new(
+        transport.max_connections_per_ip,
+        app.settings().trusted_proxies.clone(),
+    );
+    let guard = Arc::new(guard::Guard::new(app.clone(), &transport));
     let acceptor = transport.tls.as_ref().map(Tls::acceptor);
     let (stop, stopped) = watch::channel(());
     let mut connections = JoinSet::new();
@@ -172,6 +192,12 @@ pub async fn serve<S, B>(
             },
         };
         while connections.try_join_next().is_some() {}
+        let Ok(slot) = peers.admit(peer.ip()) else {
+            // Dropped unanswered; at debug level, since a flood of them must not flood the log.
+            app.metrics().connection_refused();
+            tracing::debug!(%peer, "connection refused: too many open from this address");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let connection = conn::Connection {
             guard: guard.clone(),
@@ -180,7 +206,11 @@ pub async fn serve<S, B>(
             peer,
             stop: stopped.clone(),
         };
-        connections.spawn(accept(connection, stream, acceptor.clone()));
+        let acceptor = acceptor.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            accept(connection, stream, acceptor).await;
+        });
     }
     drop(listener);
     let _ = stop.send(());

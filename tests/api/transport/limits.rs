@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use taskflow::core::SystemClock;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use super::gate::{Gate, Mode, closed_by_server, raw_get, raw_response};
@@ -149,4 +149,78 @@ async fn the_openapi_document_lists_the_guards_answers() {
     }
     let live = &doc["paths"]["/health/live"]["get"]["responses"];
     assert!(live["503"].is_null() && live["403"].is_null(), "{live}");
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_per_address_are_closed_at_once() {
+    let app = TestApp::spawn_with(&[("TASKFLOW_MAX_CONNECTIONS_PER_IP", "3")]).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(address_of(&app)).await.expect("connect");
+        raw_get(&mut stream, "/health/live").await;
+        let (head, _) = raw_response(&mut stream).await;
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        open.push(stream);
+    }
+    let mut fourth = TcpStream::connect(address_of(&app)).await.expect("connect");
+    // Whether the request is written before the server closes is a race; no answer comes.
+    let _ = fourth
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), fourth.read_to_end(&mut answer))
+        .await
+        .expect("the server closes the fourth connection");
+    assert!(read.is_err() || answer.is_empty(), "answered: {answer:?}");
+    // The three still serve; once one closes, its address may connect again.
+    raw_get(&mut open[0], "/health/live").await;
+    assert!(
+        raw_response(&mut open[0])
+            .await
+            .0
+            .starts_with("http/1.1 200")
+    );
+    drop(open.pop());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut again = loop {
+        let mut again = TcpStream::connect(address_of(&app)).await.expect("connect");
+        raw_get(&mut again, "/metrics").await;
+        let mut first = [0u8; 12];
+        if again.read_exact(&mut first).await.is_ok() {
+            assert_eq!(&first, b"HTTP/1.1 200");
+            break again;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the closed connection's slot was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // The rest of that answer, then the metrics again on the same connection.
+    raw_response(&mut again).await;
+    raw_get(&mut again, "/metrics").await;
+    let (_, body) = raw_response(&mut again).await;
+    let text = String::from_utf8(body).expect("metrics");
+    let refused = text
+        .lines()
+        .find_map(|l| l.strip_prefix("taskflow_connections_refused_total "))
+        .expect("the refusal counter");
+    assert!(refused.parse::<u32>().expect("a count") >= 1, "{text}");
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_is_not_capped() {
+    let app = TestApp::spawn_with(&[
+        ("TASKFLOW_MAX_CONNECTIONS_PER_IP", "1"),
+        ("TASKFLOW_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(address_of(&app)).await.expect("connect");
+        raw_get(&mut stream, "/health/live").await;
+        let (head, _) = raw_response(&mut stream).await;
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        streams.push(stream);
+    }
 }
