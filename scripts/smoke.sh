@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts each example server (debug builds: `cargo test` built them, so this only builds what
 # is missing), waits for /health/ready, runs the API monitor (examples/smoke/) against it,
-# then sends SIGTERM and requires a graceful exit (code 0) within SHUTDOWN_TIMEOUT_SECS.
+# then sends SIGTERM and requires a graceful exit (code 0) within SHUTDOWN_TIMEOUT_SECS; and
+# requires refused production configurations to stop it at start-up (exit code 2, one line
+# naming the variable, never the secret's value).
 # Called by scripts/test.sh; prints one `smoke result: N passed; N failed` line for its summary.
 #
 #   scripts/smoke.sh [SERVER ...]     (default: axum_server warp_server)
@@ -77,7 +79,25 @@ stops_gracefully() { # SIGTERM, then exit code 0 within the bound
     return "$rc"
 }
 
+refuses() { # refuses SERVER VARIABLE NAME=VALUE...: exit code 2, one line naming VARIABLE
+    local server=$1 variable=$2 rc=0 out dir
+    shift 2
+    # An empty directory: no `.env` file of the checkout may add to the configuration.
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/taskflow-smoke.XXXXXX")"
+    out=$(cd "$dir" && env -i PATH="$PATH" TASKFLOW_PROFILE=production TASKFLOW_BIND=127.0.0.1:0 "$@" \
+        timeout 10 "$REPO_ROOT/target/debug/examples/$server" 2>&1) || rc=$?
+    rmdir "$dir"
+    if [[ $rc -ne 2 || $(wc -l <<<"$out") -ne 1 || $out != *"$variable"* || $out == *hunter2* ]]; then
+        echo "expected exit code 2 and one line naming $variable; got $rc: $out" >&2
+        return 1
+    fi
+}
+
 for server in "${SERVERS[@]}"; do
+    check "$server refuses a guessable JWT secret" refuses "$server" TASKFLOW_JWT_SECRET \
+        TASKFLOW_JWT_SECRET=hunter2hunter2hunter2hunter2hunter2 TASKFLOW_TRUSTED_PROXIES=10.0.0.0/8
+    check "$server refuses proxies trusting every address" refuses "$server" TASKFLOW_TRUSTED_PROXIES \
+        TASKFLOW_JWT_SECRET=Zq2vN4xR7pL1mW9tY3bH6cF0dS5gJeQk8-hunter2 TASKFLOW_TRUSTED_PROXIES=0.0.0.0/0
     port=$(free_port)
     base="http://127.0.0.1:$port"
     LOG="$(mktemp "${TMPDIR:-/tmp}/taskflow-smoke.XXXXXX.log")"

@@ -218,7 +218,7 @@ async fn openapi(State(app): State<App>, request: Request) -> Response {
 
 async fn metrics(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
-    respond(&app, &ctx, async { ops::metrics(&app) }).await
+    respond(&app, &ctx, async { ops::metrics(&app, &ctx) }).await
 }
 
 async fn not_found(State(app): State<App>, request: Request) -> Response {

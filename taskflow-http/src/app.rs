@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretSlice};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::Clock;
 use taskflow_core::auth::session::SessionPolicy;
 use taskflow_core::auth::{
@@ -49,6 +49,22 @@ pub struct Settings {
     /// Connections, timeouts, load shedding and TLS of the shared server
     /// ([`serve`](crate::serve::serve)).
     pub transport: crate::serve::Transport,
+    /// Who may read `GET /metrics`.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `GET /metrics`; anyone else gets the 404 of an unknown route, so the
+/// endpoint is not even seen to exist.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum MetricsAccess {
+    /// Anyone (development without `TASKFLOW_METRICS_TOKEN`, and the default when embedding).
+    #[default]
+    Open,
+    /// Only a scraper sending `Authorization: Bearer <token>` (`TASKFLOW_METRICS_TOKEN`).
+    Bearer(SecretString),
+    /// Nobody (production without `TASKFLOW_METRICS_TOKEN`).
+    Hidden,
 }
 
 impl Default for Settings {
@@ -61,6 +77,7 @@ impl Default for Settings {
             allowed_origins: AllowedOrigins::default(),
             rate_limits: RateLimitConfig::default(),
             transport: crate::serve::Transport::default(),
+            metrics: MetricsAccess::default(),
         }
     }
 }
@@ -218,6 +235,11 @@ impl App {
             transport: crate::serve::Transport {
                 require_forwarded_https: production,
                 ..config.transport.clone()
+            },
+            metrics: match (&config.metrics_token, production) {
+                (Some(token), _) => MetricsAccess::Bearer(token.clone()),
+                (None, true) => MetricsAccess::Hidden,
+                (None, false) => MetricsAccess::Open,
             },
         };
         Ok(Self::new(stores, security, settings, clock))

@@ -69,6 +69,10 @@ pub struct Config {
     pub body_limit: usize,
     /// `TASKFLOW_TRUSTED_PROXIES`.
     pub trusted_proxies: TrustedProxies,
+    /// `TASKFLOW_METRICS_TOKEN`: the bearer token a scraper must present for `/metrics`. In
+    /// production `/metrics` answers 404 without it (and when it is unset); in development it
+    /// is open unless this is set.
+    pub metrics_token: Option<SecretString>,
     /// `TASKFLOW_SENTRY_DSN`: where 5xx answers and panics are reported (the `sentry`
     /// feature); `None` reports nothing.
     pub sentry_dsn: Option<SecretString>,
@@ -82,7 +86,7 @@ pub struct Config {
 }
 
 /// Every variable the configuration reads (the example `.env` files list each one).
-pub const VARIABLES: [&str; 25] = [
+pub const VARIABLES: [&str; 26] = [
     "TASKFLOW_PROFILE",
     "TASKFLOW_BIND",
     "TASKFLOW_MONGODB_URI",
@@ -107,6 +111,7 @@ pub const VARIABLES: [&str; 25] = [
     "TASKFLOW_MAX_CONCURRENT_REQUESTS",
     "TASKFLOW_REQUEST_TIMEOUT_SECS",
     "TASKFLOW_DRAIN_TIMEOUT_SECS",
+    "TASKFLOW_METRICS_TOKEN",
     "TASKFLOW_SENTRY_DSN",
 ];
 
@@ -162,6 +167,7 @@ impl Config {
         let allowed_origins = AllowedOrigins::parse(origins)
             .map_err(|e| ConfigError(format!("TASKFLOW_ALLOWED_ORIGINS: {e}")))?;
         let jwt_secret = jwt_secret(var("TASKFLOW_JWT_SECRET"), production)?;
+        let metrics_token = metrics_token(var("TASKFLOW_METRICS_TOKEN"), production)?;
         let sentry_dsn = sentry_dsn(var("TASKFLOW_SENTRY_DSN"))?;
         let rate = |name: &str, default: u32| -> Result<NonZeroU32, ConfigError> {
             let n: u32 = parse(var(name), name, default)?;
@@ -169,6 +175,9 @@ impl Config {
         };
         let trusted_proxies = TrustedProxies::parse(var("TASKFLOW_TRUSTED_PROXIES").unwrap_or(""))
             .map_err(|e| ConfigError(format!("TASKFLOW_TRUSTED_PROXIES: {e}")))?;
+        if production {
+            production_rules(&allowed_origins, &trusted_proxies)?;
+        }
         let transport = transport(&var)?;
         if production && transport.tls.is_none() && trusted_proxies.is_empty() {
             return Err(ConfigError(
@@ -209,6 +218,7 @@ impl Config {
                 65_536,
             )?,
             trusted_proxies,
+            metrics_token,
             sentry_dsn,
             transport,
         })
@@ -314,21 +324,45 @@ fn parse<T: std::str::FromStr>(
     })
 }
 
+/// Fewer distinct bytes than this in a secret of 32 or more is not random: 32 random hex
+/// digits show fewer than 8 distinct ones about once in 30 million draws.
+const MIN_DISTINCT_BYTES: usize = 8;
+
+/// Checks that the secret in `name` cannot be guessed from its shape: at least 32 bytes, no
+/// placeholder, no short pattern repeated (one character over and over included), enough
+/// distinct characters. The message names the variable and never echoes the value.
+fn check_secret(name: &str, secret: &str) -> Result<(), ConfigError> {
+    let bytes = secret.as_bytes();
+    let refuse = |why: &str| Err(ConfigError(format!("{name} {why}")));
+    if bytes.len() < 32 {
+        return refuse("must be at least 32 bytes");
+    }
+    let lower = secret.to_lowercase();
+    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
+        return refuse("looks like a placeholder; generate a random one");
+    }
+    // A period of at most half the length: the secret is one short pattern, repeated.
+    if (1..=bytes.len() / 2).any(|period| bytes[period..] == bytes[..bytes.len() - period]) {
+        return refuse("is a short pattern repeated; generate a random one");
+    }
+    let mut seen = [false; 256];
+    for &b in bytes {
+        seen[usize::from(b)] = true;
+    }
+    if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
+        return refuse("has too few distinct characters to be random; generate a random one");
+    }
+    Ok(())
+}
+
+/// The signing secret: checked (in every profile: a secret the configuration accepts is never
+/// guessable), required in production, random per start in development when unset.
 fn jwt_secret(value: Option<&str>, production: bool) -> Result<SecretSlice<u8>, ConfigError> {
     match value {
-        Some(secret) if secret.len() < 32 => Err(ConfigError(
-            "TASKFLOW_JWT_SECRET must be at least 32 bytes".into(),
-        )),
-        Some(secret)
-            if PLACEHOLDERS
-                .iter()
-                .any(|p| secret.to_lowercase().contains(p)) =>
-        {
-            Err(ConfigError(
-                "TASKFLOW_JWT_SECRET looks like a placeholder; generate a random one".into(),
-            ))
+        Some(secret) => {
+            check_secret("TASKFLOW_JWT_SECRET", secret)?;
+            Ok(SecretSlice::from(secret.as_bytes().to_vec()))
         }
-        Some(secret) => Ok(SecretSlice::from(secret.as_bytes().to_vec())),
         None if production => Err(ConfigError(
             "TASKFLOW_JWT_SECRET is required in production".into(),
         )),
@@ -337,6 +371,43 @@ fn jwt_secret(value: Option<&str>, production: bool) -> Result<SecretSlice<u8>, 
         // `taskflow_core::domain::ids`).
         None => Ok(SecretSlice::from(random_bytes::<32>().to_vec())),
     }
+}
+
+/// `TASKFLOW_METRICS_TOKEN`: held to the JWT secret's rules in production, where it is all
+/// that guards `/metrics`; any non-empty token in development.
+fn metrics_token(
+    value: Option<&str>,
+    production: bool,
+) -> Result<Option<SecretString>, ConfigError> {
+    value
+        .map(|token| {
+            let token = token.trim();
+            if production {
+                check_secret("TASKFLOW_METRICS_TOKEN", token)?;
+            }
+            Ok(SecretString::from(token.to_owned()))
+        })
+        .transpose()
+}
+
+/// The production rules for the origins and the proxies, each naming its variable.
+fn production_rules(origins: &AllowedOrigins, proxies: &TrustedProxies) -> Result<(), ConfigError> {
+    if let Some(plain) = origins.iter().find(|o| o.starts_with("http://")) {
+        return Err(ConfigError(format!(
+            "TASKFLOW_ALLOWED_ORIGINS: the plain-http origin {plain} is refused in production \
+             (anyone on the network can rewrite such a page and call the API with the user's \
+             cookies); use https://"
+        )));
+    }
+    if proxies.covers_every_address() {
+        return Err(ConfigError(
+            "TASKFLOW_TRUSTED_PROXIES trusts every address (0.0.0.0/0, ::/0 or ranges adding \
+             up to one) and is refused in production: every client's X-Forwarded-For and \
+             X-Forwarded-Proto would be believed; list only the proxies' own addresses"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The error-tracking DSN, checked here so that a typo stops the start rather than silently
@@ -488,10 +559,14 @@ mod tests {
     /// A DSN whose key must stay secret (only the `sentry` build accepts one).
     const DSN: &str = "https://dsnkey4242@o1.ingest.example.com/42";
 
+    /// A metrics token that must stay secret.
+    const METRICS_TOKEN: &str = "scrape-token-Vq8L2mX9pR4tN7wK3jH6cF1dS5gBzY0";
+
     fn with_secrets() -> Config {
         let mut all = vec![
             ("TASKFLOW_JWT_SECRET", STRONG),
             ("TASKFLOW_MONGODB_URI", "mongodb://user:hunter2@db/"),
+            ("TASKFLOW_METRICS_TOKEN", METRICS_TOKEN),
         ];
         if cfg!(feature = "sentry") {
             all.push(("TASKFLOW_SENTRY_DSN", DSN));
@@ -502,7 +577,7 @@ mod tests {
     #[test]
     fn secrets_stay_out_of_debug() {
         let config = with_secrets();
-        assert!(config.mongodb_uri.is_some());
+        assert!(config.mongodb_uri.is_some() && config.metrics_token.is_some());
         assert_eq!(config.sentry_dsn.is_some(), cfg!(feature = "sentry"));
         let app = crate::App::from_config(&config, crate::Stores::memory()).unwrap();
         for debug in [
@@ -510,10 +585,154 @@ mod tests {
             format!("{config:#?}"),
             format!("{app:?}"),
         ] {
-            for secret in ["strong", "0123456789abcdef", "hunter2", "dsnkey4242"] {
+            for secret in [
+                "strong",
+                "0123456789abcdef",
+                "hunter2",
+                "dsnkey4242",
+                "Vq8L2mX9pR4tN7wK3jH6cF1dS5gBzY0",
+            ] {
                 assert!(!debug.contains(secret), "{secret} in {debug}");
             }
         }
+    }
+
+    /// The production profile behind a proxy, with `extra`.
+    fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = vec![
+            ("TASKFLOW_PROFILE", "production"),
+            ("TASKFLOW_JWT_SECRET", STRONG),
+            ("TASKFLOW_TRUSTED_PROXIES", "10.0.0.0/8"),
+        ];
+        all.extend_from_slice(extra);
+        Config::from_map(&vars(&all))
+    }
+
+    /// The one-line message of a refused configuration, asserted to name `variable`.
+    fn refusal(result: Result<Config, ConfigError>, variable: &str) -> String {
+        let message = result.expect_err("refused").to_string();
+        assert!(message.contains(variable), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+        message
+    }
+
+    #[test]
+    fn production_refuses_proxies_that_cover_every_address() {
+        assert!(production(&[]).is_ok());
+        for all in [
+            "0.0.0.0/0",
+            "::/0",
+            "10.0.0.0/8,::/0",
+            "0.0.0.0/1, 128.0.0.0/1",
+        ] {
+            refusal(
+                production(&[("TASKFLOW_TRUSTED_PROXIES", all)]),
+                "TASKFLOW_TRUSTED_PROXIES",
+            );
+        }
+        // Development may trust anything (a local proxy experiment, say).
+        let development = vars(&[("TASKFLOW_TRUSTED_PROXIES", "0.0.0.0/0")]);
+        assert!(Config::from_map(&development).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_plain_http_origins() {
+        let mixed = "https://app.example.com, http://app.example.com";
+        let message = refusal(
+            production(&[("TASKFLOW_ALLOWED_ORIGINS", mixed)]),
+            "TASKFLOW_ALLOWED_ORIGINS",
+        );
+        assert!(message.contains("http://app.example.com"), "{message}");
+        refusal(
+            production(&[("TASKFLOW_ALLOWED_ORIGINS", "HTTP://localhost:5173")]),
+            "TASKFLOW_ALLOWED_ORIGINS",
+        );
+        let https = "https://app.example.com,https://admin.example.com:8443";
+        assert!(production(&[("TASKFLOW_ALLOWED_ORIGINS", https)]).is_ok());
+        let development = vars(&[("TASKFLOW_ALLOWED_ORIGINS", "http://localhost:5173")]);
+        assert!(Config::from_map(&development).is_ok());
+    }
+
+    /// Secrets of 32 bytes or more that are guessable from their shape.
+    const GUESSABLE: [&str; 6] = [
+        "hunter2hunter2hunter2hunter2hunter2",
+        "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhunter2",
+        "h2h2h2h2h2h2h2h2h2h2h2h2h2h2h2h2h2",
+        "0123456789abcdef0123456789abcdef",
+        "abcabcabcabcabcabcabcabcabcabcabc",
+        "hunter2 hunter2 hunter2 hunter2 hunter2 hun",
+    ];
+
+    #[test]
+    fn guessable_jwt_secrets_are_refused_in_every_profile() {
+        for secret in GUESSABLE
+            .into_iter()
+            .chain(["x".repeat(32).as_str(), &"ab".repeat(40)])
+        {
+            let secret = secret.to_owned();
+            let message = refusal(
+                production(&[("TASKFLOW_JWT_SECRET", &secret)]),
+                "TASKFLOW_JWT_SECRET",
+            );
+            assert!(!message.contains(&secret), "{message}");
+            let development = vars(&[("TASKFLOW_JWT_SECRET", &secret)]);
+            refusal(Config::from_map(&development), "TASKFLOW_JWT_SECRET");
+        }
+        // Random secrets of every usual encoding pass.
+        for random in [
+            STRONG,
+            "Zq2vN4xR7pL1mW9tY3bH6cF0dS5gJeQk8",
+            "3f9a1c7e5b2d8046af13c9e7b5d20864",
+            "kP3+vX9/qL2mW8tY4bH7cF1dS6gJ0eRz5nA2uI8oE3w=",
+        ] {
+            assert!(
+                production(&[("TASKFLOW_JWT_SECRET", random)]).is_ok(),
+                "{random}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_metrics_token_is_held_to_the_secret_rules_in_production() {
+        let config = production(&[("TASKFLOW_METRICS_TOKEN", METRICS_TOKEN)]).unwrap();
+        assert!(config.metrics_token.is_some());
+        for weak in ["short-token", GUESSABLE[0], GUESSABLE[3]] {
+            let message = refusal(
+                production(&[("TASKFLOW_METRICS_TOKEN", weak)]),
+                "TASKFLOW_METRICS_TOKEN",
+            );
+            assert!(!message.contains(weak), "{message}");
+        }
+        // In development the token is optional, so any non-empty one will do.
+        let development = Config::from_map(&vars(&[("TASKFLOW_METRICS_TOKEN", "dev")])).unwrap();
+        assert!(development.metrics_token.is_some());
+        assert!(
+            production(&[("TASKFLOW_METRICS_TOKEN", "")])
+                .unwrap()
+                .metrics_token
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn metrics_are_open_hidden_or_guarded_by_profile_and_token() {
+        let access = |config: Config| {
+            let app = crate::App::from_config(&config, crate::Stores::memory()).unwrap();
+            app.settings().metrics.clone()
+        };
+        assert!(matches!(
+            access(Config::from_map(&HashMap::new()).unwrap()),
+            crate::MetricsAccess::Open
+        ));
+        assert!(matches!(
+            access(production(&[]).unwrap()),
+            crate::MetricsAccess::Hidden
+        ));
+        let guarded = production(&[("TASKFLOW_METRICS_TOKEN", METRICS_TOKEN)]).unwrap();
+        assert!(matches!(access(guarded), crate::MetricsAccess::Bearer(_)));
+        let development = vars(&[("TASKFLOW_METRICS_TOKEN", "dev")]);
+        let guarded = Config::from_map(&development).unwrap();
+        assert!(matches!(access(guarded), crate::MetricsAccess::Bearer(_)));
     }
 
     #[test]

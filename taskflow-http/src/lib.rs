@@ -22,6 +22,6 @@ pub mod routes;
 pub mod serve;
 pub mod views;
 
-pub use app::{App, Security, Settings, Stores};
+pub use app::{App, MetricsAccess, Security, Settings, Stores};
 pub use context::RequestContext;
 pub use problem::Problem;

@@ -179,7 +179,7 @@ pub(crate) async fn openapi(app: &App, ctx: &RequestContext) -> Response {
 
 /// `GET /metrics`.
 pub(crate) async fn metrics(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, async { ops::metrics(app) }).await
+    respond(app, ctx, async { ops::metrics(app, ctx) }).await
 }
 
 /// A CORS preflight: the shared answer and the common headers (it is not an API request, so

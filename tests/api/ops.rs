@@ -636,3 +636,79 @@ async fn made_up_methods_are_refused_alike_and_never_become_metric_labels() {
     let nowhere = r#"taskflow_http_requests_total{route="unmatched",method="other",status="404"}"#;
     assert_eq!(metric(&after, nowhere), Some(10.0), "{after}");
 }
+
+/// A scraper's token for the production tests.
+const METRICS_TOKEN: &str = "metrics-token-Vq8L2mX9pR4tN7wK3jH6cF1dS5gBzY0";
+
+/// A production server behind a (test-unreachable) proxy, with `extra` variables.
+async fn production(extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![
+        ("TASKFLOW_PROFILE", "production"),
+        ("TASKFLOW_JWT_SECRET", JWT_SECRET),
+        ("TASKFLOW_TRUSTED_PROXIES", "10.0.0.0/8"),
+    ];
+    vars.extend_from_slice(extra);
+    TestApp::spawn_with(&vars).await
+}
+
+/// Asserts `response` is exactly the 404 problem of an unknown route (request id aside).
+async fn assert_unknown_route(app: &TestApp, response: Response, what: &str) {
+    let unknown = app.get("/nowhere", HeaderMap::new()).await;
+    assert_eq!(
+        header(&response, "content-type"),
+        header(&unknown, "content-type"),
+        "{what}"
+    );
+    let expected = without_request_id(assert_problem(unknown, 404, "route_not_found").await);
+    let problem = without_request_id(assert_problem(response, 404, "route_not_found").await);
+    assert_eq!(problem, expected, "{what}");
+}
+
+#[tokio::test]
+async fn metrics_in_production_answer_only_a_scraper_with_the_token() {
+    let app = production(&[("TASKFLOW_METRICS_TOKEN", METRICS_TOKEN)]).await;
+    let wrong = METRICS_TOKEN.replace('V', "W");
+    let basic = format!("Basic {METRICS_TOKEN}");
+    let refused = [
+        ("no credentials", HeaderMap::new()),
+        ("a wrong token", bearer(&wrong)),
+        ("a prefix of the token", bearer(&METRICS_TOKEN[..20])),
+        ("the token and more", bearer(&format!("{METRICS_TOKEN}x"))),
+        ("another scheme", headers(&[("authorization", &basic)])),
+    ];
+    for (what, sent) in refused {
+        let response = app.get("/metrics", sent).await;
+        assert_unknown_route(&app, response, what).await;
+    }
+    let scraped = app.get("/metrics", bearer(METRICS_TOKEN)).await;
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.expect("body");
+    assert!(
+        text.contains("# TYPE taskflow_http_requests counter"),
+        "{text}"
+    );
+    // The refusals were counted like any unknown route's answer.
+    let refusals = r#"taskflow_http_requests_total{route="/metrics",method="GET",status="404"}"#;
+    assert_eq!(metric(&text, refusals), Some(5.0), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_in_production_without_a_token_are_served_to_nobody() {
+    let app = production(&[]).await;
+    for (what, sent) in [
+        ("no credentials", HeaderMap::new()),
+        ("a bearer", bearer("x")),
+    ] {
+        let response = app.get("/metrics", sent).await;
+        assert_unknown_route(&app, response, what).await;
+    }
+}
+
+#[tokio::test]
+async fn metrics_in_development_need_the_token_once_it_is_set() {
+    let app = TestApp::spawn_with(&[("TASKFLOW_METRICS_TOKEN", "dev-token")]).await;
+    let response = app.get("/metrics", HeaderMap::new()).await;
+    assert_unknown_route(&app, response, "no credentials").await;
+    let scraped = app.get("/metrics", bearer("dev-token")).await;
+    assert_eq!(scraped.status(), 200);
+}

@@ -77,6 +77,15 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 
+    /// Whether the list trusts every IPv4 or every IPv6 address (`0.0.0.0/0`, `::/0`, or
+    /// ranges that add up to one of them): then every client's forwarded headers would be
+    /// believed, which no real proxy setup needs.
+    pub fn covers_every_address(&self) -> bool {
+        IpNet::aggregate(&self.0)
+            .iter()
+            .any(|net| net.prefix_len() == 0)
+    }
+
     /// The client's address, given the TCP peer and the `X-Forwarded-For` value (several
     /// `X-Forwarded-For` headers must be joined with `,` in order, as HTTP allows).
     ///
@@ -134,6 +143,30 @@ fn is_port(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_that_add_up_to_every_address_are_recognised() {
+        for all in [
+            "0.0.0.0/0",
+            "::/0",
+            "10.0.0.0/8, 0.0.0.0/0",
+            "0.0.0.0/1, 128.0.0.0/1",
+            "::/1, 8000::/1",
+        ] {
+            let proxies = TrustedProxies::parse(all).unwrap();
+            assert!(proxies.covers_every_address(), "{all}");
+        }
+        for some in [
+            "",
+            "10.0.0.0/8",
+            "0.0.0.0/1",
+            "fc00::/7, 10.0.0.0/8",
+            "::ffff:0:0/96",
+        ] {
+            let proxies = TrustedProxies::parse(some).unwrap();
+            assert!(!proxies.covers_every_address(), "{some}");
+        }
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

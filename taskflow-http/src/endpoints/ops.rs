@@ -7,8 +7,12 @@ use std::time::Duration;
 use http::StatusCode;
 use taskflow_core::error::ErrorCode;
 
+use secrecy::ExposeSecret as _;
+use subtle::ConstantTimeEq as _;
+
 use super::{Reply, json};
-use crate::app::App;
+use crate::app::{App, MetricsAccess};
+use crate::context::RequestContext;
 use crate::problem::Problem;
 
 /// How long readiness waits for storage before calling it unavailable.
@@ -104,11 +108,25 @@ pub fn openapi() -> Reply {
     Ok(response)
 }
 
-/// `GET /metrics`: Prometheus text exposition.
+/// `GET /metrics`: Prometheus text exposition, to whom [`MetricsAccess`] lets read it.
 ///
 /// # Errors
-/// Never; the signature matches the other endpoints.
-pub fn metrics(app: &App) -> Reply {
+/// The 404 problem of an unknown route ([`route_not_found`]) to anyone else.
+pub fn metrics(app: &App, ctx: &RequestContext) -> Reply {
+    let allowed = match &app.0.settings.metrics {
+        MetricsAccess::Open => true,
+        MetricsAccess::Bearer(token) => ctx
+            .authorization()
+            .and_then(super::bearer)
+            // Constant time in the token's bytes; only its length can be told apart.
+            .is_some_and(|presented| {
+                bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes()))
+            }),
+        MetricsAccess::Hidden => false,
+    };
+    if !allowed {
+        return Err(route_not_found());
+    }
     let mut response = http::Response::new(app.0.metrics.render().into_bytes());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
