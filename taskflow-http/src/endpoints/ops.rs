@@ -26,7 +26,7 @@ struct Status {
 /// `GET /health/live`: 200 while the process serves.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "Serving")))]
 pub fn live() -> Reply {
     Ok(json(StatusCode::OK, &Status { status: "ok" }))
@@ -35,7 +35,7 @@ pub fn live() -> Reply {
 /// `GET /health/ready`: 200 when storage answers within two seconds, 503 otherwise.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(get, path = "/health/ready", tag = "operations", responses((status = 200, description = "Storage answers"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json")))]
 pub async fn ready(app: &App) -> Reply {
     match tokio::time::timeout(READY_TIMEOUT, app.0.health.ping()).await {
