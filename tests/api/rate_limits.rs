@@ -1,5 +1,5 @@
 //! Rate limits (per client IP, per account, per user) and account throttling. No test waits
-//! for a quota to refill: the throttling test moves a manual clock instead.
+//! for a quota to refill: the throttling tests move a manual clock instead.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -265,4 +265,45 @@ async fn repeated_failed_logins_slow_the_account_down_for_every_ip_but_not_for_g
         200,
         "the account is slowed down, not locked"
     );
+}
+
+#[tokio::test]
+async fn a_concurrent_burst_of_wrong_passwords_gets_one_try_per_backoff_step() {
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let app = TestApp::spawn_with_clock(&[], clock.clone()).await;
+    app.register("burst@example.com").await;
+    for _ in 0..6 {
+        let response = app
+            .login_with("burst@example.com", "wrong password", HeaderMap::new())
+            .await;
+        assert_problem(response, 401, "invalid_credentials").await;
+    }
+    // The sixth failure imposed a second. Once it is over, eight guesses at once: one is
+    // tried, the others are told to wait for the next step (2 s).
+    clock.advance(Duration::from_secs(1));
+    let url = format!("{}/api/v1/auth/login", app.address);
+    let body = json!({"email": "burst@example.com", "password": "wrong password"});
+    let guesses: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(app.client.post(&url).json(&body).send()))
+        .collect();
+    let mut answers = Vec::new();
+    for guess in guesses {
+        let response = guess.await.expect("join").expect("request sent");
+        let retry_after = header(&response, "retry-after").map(str::to_owned);
+        answers.push((response.status().as_u16(), retry_after));
+    }
+    let tried = answers.iter().filter(|(status, _)| *status == 401).count();
+    assert_eq!(tried, 1, "one guess per backoff step: {answers:?}");
+    let refused = answers
+        .iter()
+        .filter(|answer| **answer == (429, Some("2".to_owned())))
+        .count();
+    assert_eq!(refused, 7, "{answers:?}");
+    // The burst counted one failure: after 2 s the right password logs in, and resets.
+    clock.advance(Duration::from_secs(2));
+    app.login("burst@example.com").await;
+    let response = app
+        .login_with("burst@example.com", "wrong password", HeaderMap::new())
+        .await;
+    assert_problem(response, 401, "invalid_credentials").await;
 }
