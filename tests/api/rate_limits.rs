@@ -307,3 +307,35 @@ async fn a_concurrent_burst_of_wrong_passwords_gets_one_try_per_backoff_step() {
         .await;
     assert_problem(response, 401, "invalid_credentials").await;
 }
+
+#[tokio::test]
+async fn ipv6_clients_are_counted_per_slash_64() {
+    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3"), PROXY]).await;
+    let one_network = [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::2",
+        "2001:db8:1:2:ffff:ffff:ffff:fffe",
+    ];
+    for (i, address) in one_network.iter().enumerate() {
+        let email = format!("spray{i}@example.com");
+        let response = app.login_with(&email, "whatever-pass", from(address)).await;
+        assert_eq!(response.status(), 401, "{address}");
+    }
+    // A fresh address of the same /64 (the client picks any of 2^64) is the same client.
+    let rotated = app
+        .login_with(
+            "spray9@example.com",
+            "whatever-pass",
+            from("2001:db8:1:2:a1b2:c3d4:e5f6:7890"),
+        )
+        .await;
+    assert_rate_limited(rotated, "auth-ip", 3, 20).await;
+    let neighbour = app
+        .login_with(
+            "spray9@example.com",
+            "whatever-pass",
+            from("2001:db8:1:3::1"),
+        )
+        .await;
+    assert_eq!(neighbour.status(), 401, "the next /64 is another client");
+}

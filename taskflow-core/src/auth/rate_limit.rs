@@ -6,6 +6,9 @@
 //! - `auth-account`: login, token and register, per (normalised) email;
 //! - `api-user`: every other endpoint, per authenticated user.
 //!
+//! Client IPs are counted by [`ClientNet`]: IPv6 clients per /64, IPv4-mapped addresses as
+//! their IPv4 address.
+//!
 //! Each quota is "N a minute": a burst of N, replenished evenly (one every `60 s / N`), so a
 //! client that waits `Retry-After` always gets through, and nobody waits a whole minute.
 //!
@@ -24,7 +27,6 @@
 //! [`RateLimits::housekeeping`] does the same on demand (for instance from a timer).
 
 use std::cmp::Reverse;
-use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -34,6 +36,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
+use crate::auth::client_net::ClientNet;
 use crate::domain::{Email, UserId};
 use crate::error::ErrorCode;
 
@@ -208,7 +211,7 @@ impl<K: std::hash::Hash + Eq + Clone, C: Clock> Policy<K, C> {
 ///
 /// Generic over governor's clock so that tests can drive time with `FakeRelativeClock`.
 pub struct RateLimits<C: Clock = DefaultClock> {
-    auth_ip: Policy<IpAddr, C>,
+    auth_ip: Policy<ClientNet, C>,
     auth_account: Policy<Email, C>,
     api_user: Policy<UserId, C>,
 }
@@ -241,9 +244,9 @@ impl<C: Clock + Clone> RateLimits<C> {
 }
 
 impl<C: Clock> RateLimits<C> {
-    /// Counts one login, token or register request from `ip` (policy `auth-ip`).
-    pub fn check_auth_ip(&self, ip: IpAddr) -> RateDecision {
-        self.auth_ip.check(&ip)
+    /// Counts one login, token or register request from `client` (policy `auth-ip`).
+    pub fn check_auth_ip(&self, client: ClientNet) -> RateDecision {
+        self.auth_ip.check(&client)
     }
 
     /// Counts one login, token or register request for `email` (policy `auth-account`),
@@ -280,6 +283,7 @@ mod tests {
     use super::*;
     use governor::clock::FakeRelativeClock;
     use proptest::prelude::*;
+    use std::net::IpAddr;
 
     fn limits(auth: u32) -> (RateLimits<FakeRelativeClock>, FakeRelativeClock) {
         let auth_per_minute = NonZeroU32::new(auth).unwrap();
@@ -291,8 +295,12 @@ mod tests {
         (RateLimits::with_clock(config, clock.clone()), clock)
     }
 
-    fn ip(last: u8) -> IpAddr {
-        IpAddr::from([192, 0, 2, last])
+    fn ip(last: u8) -> ClientNet {
+        ClientNet::of(IpAddr::from([192, 0, 2, last]))
+    }
+
+    fn net(text: &str) -> ClientNet {
+        ClientNet::of(text.parse().unwrap())
     }
 
     #[test]
@@ -361,6 +369,36 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_clients_share_the_quota_of_their_slash_64() {
+        let (limits, _) = limits(3);
+        // An attacker rotating through the addresses of its /64 gets one quota, not 2^64.
+        for address in [
+            "2001:db8:1:2::1",
+            "2001:db8:1:2::2",
+            "2001:db8:1:2:ffff:ffff:ffff:ffff",
+        ] {
+            assert!(limits.check_auth_ip(net(address)).is_allowed(), "{address}");
+        }
+        let rotated = limits.check_auth_ip(net("2001:db8:1:2:a1b2:c3d4:e5f6:7890"));
+        assert_eq!(rotated.policy, "auth-ip");
+        assert!(!rotated.is_allowed(), "another address of the same /64");
+        assert!(
+            limits.check_auth_ip(net("2001:db8:1:3::1")).is_allowed(),
+            "next /64"
+        );
+        // A dual-stack socket's IPv4-mapped form is the same client as the IPv4 address.
+        for _ in 0..3 {
+            assert!(
+                limits
+                    .check_auth_ip(net("::ffff:198.51.100.7"))
+                    .is_allowed()
+            );
+        }
+        assert!(!limits.check_auth_ip(net("198.51.100.7")).is_allowed());
+        assert!(limits.check_auth_ip(net("198.51.100.8")).is_allowed());
+    }
+
+    #[test]
     fn header_values_follow_the_structured_field_draft() {
         let (limits, clock) = limits(10);
         let first = limits.check_auth_ip(ip(1));
@@ -415,7 +453,7 @@ mod tests {
         assert_eq!(limits.tracked_keys(), [1, 0, 0]);
         // 4096 checks in all (257 above) trigger a sweep without being asked.
         for i in 0..HOUSEKEEPING_EVERY - 258 {
-            limits.check_auth_ip(IpAddr::from((i + 1000).to_be_bytes()));
+            limits.check_auth_ip(ClientNet::of(IpAddr::from((i + 1000).to_be_bytes())));
         }
         assert_eq!(limits.tracked_keys()[0], 3_839);
         clock.advance(Duration::from_secs(61));

@@ -5,9 +5,9 @@
 
 use http::StatusCode;
 use http::header::{HeaderValue, SET_COOKIE};
-use taskflow_core::auth::RateDecision;
 use taskflow_core::auth::input::{LoginInput, RegisterInput, TokenGrantInput};
 use taskflow_core::auth::refresh::RefreshToken;
+use taskflow_core::auth::{ClientNet, RateDecision};
 use taskflow_core::domain::Email;
 use taskflow_core::error::ErrorCode;
 use taskflow_core::service::IssuedSession;
@@ -22,7 +22,8 @@ use crate::problem::Problem;
 use crate::views::{LoginView, RefreshView, TokenView, UserEnvelope, UserView};
 
 fn limit_ip(app: &App, ctx: &RequestContext) -> Result<RateDecision, Problem> {
-    Ok(app.0.limits.check_auth_ip(ctx.client_ip).into_result()?)
+    let client = ClientNet::of(ctx.client_ip);
+    Ok(app.0.limits.check_auth_ip(client).into_result()?)
 }
 
 fn limit_account(app: &App, ip: RateDecision, email: &Email) -> Result<RateDecision, Problem> {
