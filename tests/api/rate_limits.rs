@@ -7,6 +7,8 @@ use std::time::Duration;
 use reqwest::Response;
 use reqwest::header::HeaderMap;
 use serde_json::json;
+use taskflow::core::auth::refresh::RefreshToken;
+use taskflow::core::domain::UserId;
 use taskflow::core::{Clock, ManualClock, SystemClock};
 
 use crate::helpers::*;
@@ -338,4 +340,113 @@ async fn ipv6_clients_are_counted_per_slash_64() {
         )
         .await;
     assert_eq!(neighbour.status(), 401, "the next /64 is another client");
+}
+
+/// `user` presenting `refresh_token` in place of its own refresh cookie.
+fn with_refresh_cookie(user: &TestUser, refresh_token: &str) -> TestUser {
+    let mut forger = user.clone();
+    let name = user
+        .cookies
+        .keys()
+        .find(|name| name.ends_with("taskflow_refresh"))
+        .expect("refresh cookie")
+        .clone();
+    forger.cookies.insert(name, refresh_token.to_owned());
+    forger
+}
+
+#[tokio::test]
+async fn forged_refresh_tokens_naming_a_victim_do_not_spend_the_victims_quota() {
+    let app = TestApp::spawn_with(&[("TASKFLOW_API_RATE_PER_MIN", "3")]).await;
+    let body = json!({"email": "victim@example.com", "password": TestUser::PASSWORD});
+    let register = app
+        .post("/api/v1/auth/register", &body, HeaderMap::new())
+        .await;
+    assert_eq!(register.status(), 201);
+    let victim = TestUser::from_response("victim@example.com", &register);
+    let victim_id: UserId = json_body(register).await["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .parse()
+        .expect("a user id");
+    // A logged-in attacker writes refresh tokens naming the victim in its own session, whose
+    // CSRF token it holds; the token layout is public, only its secret part is not.
+    let attacker = app.register("attacker@example.com").await;
+    let session = RefreshToken::parse(attacker.refresh_token())
+        .expect("a refresh token")
+        .session_id;
+    let mut forged_answers = Vec::new();
+    for _ in 0..6 {
+        let (forged, _) = RefreshToken::generate(&victim_id, &session);
+        let presenter = with_refresh_cookie(&attacker, forged.expose());
+        let response = app
+            .post_empty("/api/v1/auth/refresh", presenter.browser_headers())
+            .await;
+        forged_answers.push(response.status().as_u16());
+    }
+    let tasks = app.get("/api/v1/tasks", victim.browser_headers()).await;
+    assert_eq!(tasks.status(), 200, "the victim is not rate-limited");
+    assert_eq!(
+        header(&tasks, "ratelimit"),
+        Some("\"api-user\";r=2;t=20"),
+        "the victim's first request of the minute"
+    );
+    assert_eq!(forged_answers, [401; 6]);
+}
+
+#[tokio::test]
+async fn a_refresh_is_charged_to_its_user_once_verified_and_never_loses_its_rotation() {
+    let app = TestApp::spawn_with(&[("TASKFLOW_API_RATE_PER_MIN", "2")]).await;
+    let mut user = app.register("rotating@example.com").await;
+    let tasks = app.get("/api/v1/tasks", user.browser_headers()).await;
+    assert_eq!(tasks.status(), 200);
+    let refreshed = app
+        .post_empty("/api/v1/auth/refresh", user.browser_headers())
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    assert_eq!(
+        header(&refreshed, "ratelimit-policy"),
+        Some("\"api-user\";q=2;w=60")
+    );
+    user.absorb(&refreshed);
+    let tasks = app.get("/api/v1/tasks", user.browser_headers()).await;
+    assert_rate_limited(tasks, "api-user", 2, 30).await;
+    // Over its quota, a refresh still answers its rotated token: the presented one is spent
+    // by then, and refusing would leave the client with a dead token.
+    let before = user.refresh_token().to_owned();
+    let refreshed = app
+        .post_empty("/api/v1/auth/refresh", user.browser_headers())
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    let state = header(&refreshed, "ratelimit").expect("RateLimit");
+    assert!(state.starts_with("\"api-user\";r=0;"), "{state}");
+    user.absorb(&refreshed);
+    assert_ne!(user.refresh_token(), before, "rotated");
+    let again = app
+        .post_empty("/api/v1/auth/refresh", user.browser_headers())
+        .await;
+    assert_eq!(again.status(), 200, "the rotated token is the live one");
+}
+
+#[tokio::test]
+async fn refresh_is_limited_per_client_ip_before_its_token_is_read() {
+    let app = TestApp::spawn_with(&[("TASKFLOW_REFRESH_RATE_PER_MIN", "2"), PROXY]).await;
+    let user = app.register("refresher@example.com").await;
+    let attacker = "198.51.100.7";
+    for _ in 0..2 {
+        let response = app.post_empty("/api/v1/auth/refresh", from(attacker)).await;
+        assert_problem(response, 401, "unauthorized").await;
+    }
+    let third = app.post_empty("/api/v1/auth/refresh", from(attacker)).await;
+    assert_rate_limited(third, "refresh-ip", 2, 30).await;
+    let elsewhere = with_headers(
+        user.browser_headers(),
+        &[("x-forwarded-for", "203.0.113.1")],
+    );
+    let own = app.post_empty("/api/v1/auth/refresh", elsewhere).await;
+    assert_eq!(own.status(), 200, "another client is not limited");
+    assert_eq!(
+        header(&own, "ratelimit-policy"),
+        Some("\"refresh-ip\";q=2;w=60")
+    );
 }

@@ -4,6 +4,9 @@
 //! Policies (names appear in the headers):
 //! - `auth-ip`: login, token and register, per client IP;
 //! - `auth-account`: login, token and register, per (normalised) email;
+//! - `refresh-ip`: the cookie refresh, per client IP, checked before the refresh token is
+//!   verified (a presented token names a user, but only verification proves it: a quota of
+//!   that user charged before it would let anyone spend it);
 //! - `api-user`: every other endpoint, per authenticated user.
 //!
 //! Client IPs are counted by [`ClientNet`]: IPv6 clients per /64, IPv4-mapped addresses as
@@ -52,6 +55,11 @@ pub struct RateLimitConfig {
     pub auth_per_minute: NonZeroU32,
     /// Other requests per authenticated user (default 600).
     pub api_per_minute: NonZeroU32,
+    /// Cookie refreshes per client IP (default 600). A browser session refreshes about once
+    /// per access-token lifetime (15 min by default), so 600 a minute lets some 9,000 active
+    /// sessions share one address (a corporate or carrier NAT) while bounding what one
+    /// address can make the server look up with made-up tokens.
+    pub refresh_per_minute: NonZeroU32,
 }
 
 impl Default for RateLimitConfig {
@@ -59,6 +67,7 @@ impl Default for RateLimitConfig {
         Self {
             auth_per_minute: NonZeroU32::new(10).expect("10 is not zero"),
             api_per_minute: NonZeroU32::new(600).expect("600 is not zero"),
+            refresh_per_minute: NonZeroU32::new(600).expect("600 is not zero"),
         }
     }
 }
@@ -66,7 +75,7 @@ impl Default for RateLimitConfig {
 /// The outcome of one rate-limit check, with what the response headers need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
-    /// The policy's name: `auth-ip`, `auth-account` or `api-user`.
+    /// The policy's name: `auth-ip`, `auth-account`, `refresh-ip` or `api-user`.
     pub policy: &'static str,
     /// Requests a minute (also the burst).
     pub limit: u32,
@@ -207,12 +216,13 @@ impl<K: std::hash::Hash + Eq + Clone, C: Clock> Policy<K, C> {
     }
 }
 
-/// The three policies' limiters, shared by every request of a process (wrap in an `Arc`).
+/// The policies' limiters, shared by every request of a process (wrap in an `Arc`).
 ///
 /// Generic over governor's clock so that tests can drive time with `FakeRelativeClock`.
 pub struct RateLimits<C: Clock = DefaultClock> {
     auth_ip: Policy<ClientNet, C>,
     auth_account: Policy<Email, C>,
+    refresh_ip: Policy<ClientNet, C>,
     api_user: Policy<UserId, C>,
 }
 
@@ -221,6 +231,7 @@ impl<C: Clock> std::fmt::Debug for RateLimits<C> {
         f.debug_struct("RateLimits")
             .field("auth_per_minute", &self.auth_ip.limit)
             .field("api_per_minute", &self.api_user.limit)
+            .field("refresh_per_minute", &self.refresh_ip.limit)
             .finish_non_exhaustive()
     }
 }
@@ -233,11 +244,12 @@ impl RateLimits {
 }
 
 impl<C: Clock + Clone> RateLimits<C> {
-    /// Limiters with `config`'s quotas on `clock` (all three share it).
+    /// Limiters with `config`'s quotas on `clock` (all of them share it).
     pub fn with_clock(config: RateLimitConfig, clock: C) -> Self {
         Self {
             auth_ip: Policy::new("auth-ip", config.auth_per_minute, clock.clone()),
             auth_account: Policy::new("auth-account", config.auth_per_minute, clock.clone()),
+            refresh_ip: Policy::new("refresh-ip", config.refresh_per_minute, clock.clone()),
             api_user: Policy::new("api-user", config.api_per_minute, clock),
         }
     }
@@ -249,13 +261,20 @@ impl<C: Clock> RateLimits<C> {
         self.auth_ip.check(&client)
     }
 
+    /// Counts one refresh from `client` (policy `refresh-ip`), before its token is verified.
+    pub fn check_refresh_ip(&self, client: ClientNet) -> RateDecision {
+        self.refresh_ip.check(&client)
+    }
+
     /// Counts one login, token or register request for `email` (policy `auth-account`),
     /// whether or not an account has that email: the answer must not reveal which do.
     pub fn check_auth_account(&self, email: &Email) -> RateDecision {
         self.auth_account.check(email)
     }
 
-    /// Counts one API request of `user` (policy `api-user`).
+    /// Counts one API request of `user` (policy `api-user`). `user` must be verified (an
+    /// access token, a refresh token that was exchanged): a quota charged on a claim is a
+    /// quota anyone can spend.
     pub fn check_api_user(&self, user: &UserId) -> RateDecision {
         self.api_user.check(user)
     }
@@ -265,14 +284,17 @@ impl<C: Clock> RateLimits<C> {
     pub fn housekeeping(&self) {
         self.auth_ip.housekeeping();
         self.auth_account.housekeeping();
+        self.refresh_ip.housekeeping();
         self.api_user.housekeeping();
     }
 
-    /// Live keys per policy (`auth-ip`, `auth-account`, `api-user`), for metrics and tests.
-    pub fn tracked_keys(&self) -> [usize; 3] {
+    /// Live keys per policy (`auth-ip`, `auth-account`, `refresh-ip`, `api-user`), for
+    /// metrics and tests.
+    pub fn tracked_keys(&self) -> [usize; 4] {
         [
             self.auth_ip.limiter.len(),
             self.auth_account.limiter.len(),
+            self.refresh_ip.limiter.len(),
             self.api_user.limiter.len(),
         ]
     }
@@ -399,6 +421,30 @@ mod tests {
     }
 
     #[test]
+    fn refresh_ip_is_its_own_policy_and_quota() {
+        let config = RateLimitConfig {
+            auth_per_minute: NonZeroU32::new(1).unwrap(),
+            refresh_per_minute: NonZeroU32::new(2).unwrap(),
+            ..RateLimitConfig::default()
+        };
+        let limits = RateLimits::with_clock(config, FakeRelativeClock::default());
+        assert!(limits.check_auth_ip(ip(1)).is_allowed());
+        assert!(!limits.check_auth_ip(ip(1)).is_allowed());
+        for _ in 0..2 {
+            assert!(
+                limits.check_refresh_ip(ip(1)).is_allowed(),
+                "auth-ip is apart"
+            );
+        }
+        let rejected = limits.check_refresh_ip(ip(1));
+        assert!(!rejected.is_allowed());
+        assert_eq!(rejected.policy_header(), "\"refresh-ip\";q=2;w=60");
+        assert_eq!(rejected.retry_after, Some(Duration::from_secs(30)));
+        assert!(limits.check_refresh_ip(net("2001:db8::1")).is_allowed());
+        assert_eq!(limits.tracked_keys(), [1, 0, 2, 0]);
+    }
+
+    #[test]
     fn header_values_follow_the_structured_field_draft() {
         let (limits, clock) = limits(10);
         let first = limits.check_auth_ip(ip(1));
@@ -442,15 +488,15 @@ mod tests {
             limits.check_auth_ip(ip(last));
         }
         limits.check_api_user(&UserId::generate());
-        assert_eq!(limits.tracked_keys(), [256, 0, 1]);
+        assert_eq!(limits.tracked_keys(), [256, 0, 0, 1]);
         clock.advance(Duration::from_secs(5));
         limits.housekeeping();
         // Each IP's one request takes 6 s to replenish; the user's took 100 ms.
-        assert_eq!(limits.tracked_keys(), [256, 0, 0]);
+        assert_eq!(limits.tracked_keys(), [256, 0, 0, 0]);
         clock.advance(Duration::from_secs(60));
         limits.check_auth_ip(ip(1));
         limits.housekeeping();
-        assert_eq!(limits.tracked_keys(), [1, 0, 0]);
+        assert_eq!(limits.tracked_keys(), [1, 0, 0, 0]);
         // 4096 checks in all (257 above) trigger a sweep without being asked.
         for i in 0..HOUSEKEEPING_EVERY - 258 {
             limits.check_auth_ip(ClientNet::of(IpAddr::from((i + 1000).to_be_bytes())));
