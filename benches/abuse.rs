@@ -10,7 +10,7 @@ use std::num::NonZeroU32;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use taskflow::core::auth::{
-    AllowedOrigins, CsrfGuard, CsrfTokens, RateLimitConfig, RateLimits, TrustedProxies,
+    AllowedOrigins, ClientNet, CsrfGuard, CsrfTokens, RateLimitConfig, RateLimits, TrustedProxies,
 };
 use taskflow::core::domain::{SessionId, UserId};
 
@@ -29,7 +29,7 @@ fn rate_limits(c: &mut Criterion) {
     });
 
     let limits = RateLimits::new(RateLimitConfig::default());
-    let ip: IpAddr = [203, 0, 113, 7].into();
+    let ip = ClientNet::of([203, 0, 113, 7].into());
     for _ in 0..10 {
         limits.check_auth_ip(ip);
     }
@@ -51,8 +51,8 @@ fn rate_limits(c: &mut Criterion) {
             unlimited.check_api_user(black_box(&users[next]))
         });
     });
-    let ips: Vec<IpAddr> = (0..DISTINCT_KEYS)
-        .map(|i| IpAddr::from((0x0a00_0000 + i).to_be_bytes()))
+    let ips: Vec<ClientNet> = (0..DISTINCT_KEYS)
+        .map(|i| ClientNet::of(IpAddr::from((0x0a00_0000 + i).to_be_bytes())))
         .collect();
     group.bench_function("100k_distinct_ips", |b| {
         b.iter(|| {

@@ -19,6 +19,7 @@ PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 BASE="http://127.0.0.1:$PORT"
 LOG="$(mktemp "${TMPDIR:-/tmp}/taskflow-schemathesis.XXXXXX.log")"
 TASKFLOW_BIND="127.0.0.1:$PORT" TASKFLOW_AUTH_RATE_PER_MIN=1000000 TASKFLOW_API_RATE_PER_MIN=1000000 \
+    TASKFLOW_REFRESH_RATE_PER_MIN=1000000 \
     TASKFLOW_MONGODB_URI="" "$BINARY" >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -f "$LOG"' EXIT

@@ -10,11 +10,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use std::time::Duration;
-
 use crate::auth::refresh::RefreshTokenHash;
 use crate::auth::session::{RefreshTokenRecord, Session};
-use crate::auth::throttle::FailureState;
+use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, PasswordHash, SessionId, Task, TaskId, User, UserId};
 use crate::error::StorageError;
@@ -197,17 +195,22 @@ pub trait LoginThrottleRepository: Send + Sync + 'static {
     /// [`StorageError`] when the store fails.
     async fn login_failures(&self, email: &Email) -> Result<Option<FailureState>, StorageError>;
 
-    /// Atomically counts one more failure at `now` and returns the new record; a record whose
-    /// last failure is older than `forget_after` starts again at one.
+    /// Reserves a login attempt for `email` at `now`: atomically, [`ThrottlePolicy::reserve`]
+    /// applied to the stored record, and its new record stored when reserved. Of concurrent
+    /// callers (on any instance sharing the store), each sees the record the previous one
+    /// left: after the free failures, one per backoff step is reserved and the others are
+    /// refused. A store that cannot settle heavy contention on one account may refuse
+    /// (with a wait of [`ThrottlePolicy::base_delay`]), never let an attempt through
+    /// unaccounted.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         email: &Email,
         now: Timestamp,
-        forget_after: Duration,
-    ) -> Result<FailureState, StorageError>;
+        policy: &ThrottlePolicy,
+    ) -> Result<LoginAttempt, StorageError>;
 
     /// Forgets the failures of `email` (after a successful login).
     ///

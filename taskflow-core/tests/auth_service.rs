@@ -182,6 +182,65 @@ async fn failed_logins_slow_the_account_down_then_recover() {
     );
 }
 
+/// `n` concurrent logins of `email` with `password`.
+async fn burst(h: &Harness, email: &str, password: &str, n: usize) -> Vec<AuthError> {
+    let logins: Vec<_> = (0..n)
+        .map(|_| {
+            let auth = h.auth.clone();
+            let credentials = credentials(email, password);
+            tokio::spawn(async move { auth.login(credentials, &ClientMeta::default()).await })
+        })
+        .collect();
+    let mut errors = Vec::with_capacity(n);
+    for login in logins {
+        errors.push(login.await.expect("join").expect_err("wrong password"));
+    }
+    errors
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_burst_of_guesses_gets_one_try_per_backoff_step() {
+    let h = harness();
+    h.register("ada@example.com").await;
+    for _ in 0..6 {
+        h.login("ada@example.com", "wrong password")
+            .await
+            .expect_err("wrong");
+    }
+    // The sixth failure imposed a second. Once it is over, eight guesses at once: one is
+    // tried, the others are refused without a password check (the next step is 2 s).
+    h.advance(1);
+    let errors = burst(&h, "ada@example.com", "wrong password", 8).await;
+    let tried = errors
+        .iter()
+        .filter(|e| matches!(e, AuthError::InvalidCredentials))
+        .count();
+    let throttled: Vec<_> = errors
+        .iter()
+        .filter_map(|e| match e {
+            AuthError::Throttled { retry_after } => Some(*retry_after),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tried, 1, "{errors:?}");
+    assert_eq!(throttled, [Duration::from_secs(2); 7], "{errors:?}");
+    // The burst counted one failure, not eight: the right password waits 2 s, not minutes.
+    h.advance(2);
+    assert!(
+        h.login("ada@example.com", "correct horse battery")
+            .await
+            .is_ok()
+    );
+    // ... and the success reset the account: five free failures again.
+    for _ in 0..5 {
+        let err = h
+            .login("ada@example.com", "wrong password")
+            .await
+            .expect_err("wrong");
+        assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
+    }
+}
+
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let h = harness();

@@ -63,7 +63,8 @@ pub struct Config {
     pub access_ttl: Duration,
     /// `TASKFLOW_REFRESH_TTL_SECS`.
     pub refresh_ttl: Duration,
-    /// `TASKFLOW_AUTH_RATE_PER_MIN` / `TASKFLOW_API_RATE_PER_MIN`.
+    /// `TASKFLOW_AUTH_RATE_PER_MIN` / `TASKFLOW_API_RATE_PER_MIN` /
+    /// `TASKFLOW_REFRESH_RATE_PER_MIN`.
     pub rate_limits: RateLimitConfig,
     /// `TASKFLOW_BODY_LIMIT_BYTES`.
     pub body_limit: usize,
@@ -86,7 +87,7 @@ pub struct Config {
 }
 
 /// Every variable the configuration reads (the example `.env` files list each one).
-pub const VARIABLES: [&str; 26] = [
+pub const VARIABLES: [&str; 27] = [
     "TASKFLOW_PROFILE",
     "TASKFLOW_BIND",
     "TASKFLOW_MONGODB_URI",
@@ -98,6 +99,7 @@ pub const VARIABLES: [&str; 26] = [
     "TASKFLOW_REFRESH_TTL_SECS",
     "TASKFLOW_AUTH_RATE_PER_MIN",
     "TASKFLOW_API_RATE_PER_MIN",
+    "TASKFLOW_REFRESH_RATE_PER_MIN",
     "TASKFLOW_BODY_LIMIT_BYTES",
     "TASKFLOW_TRUSTED_PROXIES",
     "TASKFLOW_TLS_CERT",
@@ -211,6 +213,7 @@ impl Config {
             rate_limits: RateLimitConfig {
                 auth_per_minute: rate("TASKFLOW_AUTH_RATE_PER_MIN", 10)?,
                 api_per_minute: rate("TASKFLOW_API_RATE_PER_MIN", 600)?,
+                refresh_per_minute: rate("TASKFLOW_REFRESH_RATE_PER_MIN", 600)?,
             },
             body_limit: parse(
                 var("TASKFLOW_BODY_LIMIT_BYTES"),

@@ -3,6 +3,7 @@
 //! these to requests and responses.
 
 pub mod client_ip;
+pub mod client_net;
 pub mod csrf;
 pub mod input;
 pub mod jwt;
@@ -13,6 +14,7 @@ pub mod session;
 pub mod throttle;
 
 pub use client_ip::{TrustedProxies, TrustedProxyError};
+pub use client_net::ClientNet;
 pub use csrf::{AllowedOrigins, CsrfError, CsrfGuard, CsrfTokens, OriginError, is_unsafe_method};
 pub use jwt::{
     AccessClaims, AccessTokenConfig, AccessTokens, IssuedAccessToken, JwtAlgorithm, JwtKey,

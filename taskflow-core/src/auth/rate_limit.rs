@@ -4,7 +4,13 @@
 //! Policies (names appear in the headers):
 //! - `auth-ip`: login, token and register, per client IP;
 //! - `auth-account`: login, token and register, per (normalised) email;
+//! - `refresh-ip`: the cookie refresh, per client IP, checked before the refresh token is
+//!   verified (a presented token names a user, but only verification proves it: a quota of
+//!   that user charged before it would let anyone spend it);
 //! - `api-user`: every other endpoint, per authenticated user.
+//!
+//! Client IPs are counted by [`ClientNet`]: IPv6 clients per /64, IPv4-mapped addresses as
+//! their IPv4 address.
 //!
 //! Each quota is "N a minute": a burst of N, replenished evenly (one every `60 s / N`), so a
 //! client that waits `Retry-After` always gets through, and nobody waits a whole minute.
@@ -24,7 +30,6 @@
 //! [`RateLimits::housekeeping`] does the same on demand (for instance from a timer).
 
 use std::cmp::Reverse;
-use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -34,6 +39,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
+use crate::auth::client_net::ClientNet;
 use crate::domain::{Email, UserId};
 use crate::error::ErrorCode;
 
@@ -49,6 +55,11 @@ pub struct RateLimitConfig {
     pub auth_per_minute: NonZeroU32,
     /// Other requests per authenticated user (default 600).
     pub api_per_minute: NonZeroU32,
+    /// Cookie refreshes per client IP (default 600). A browser session refreshes about once
+    /// per access-token lifetime (15 min by default), so 600 a minute lets some 9,000 active
+    /// sessions share one address (a corporate or carrier NAT) while bounding what one
+    /// address can make the server look up with made-up tokens.
+    pub refresh_per_minute: NonZeroU32,
 }
 
 impl Default for RateLimitConfig {
@@ -56,6 +67,7 @@ impl Default for RateLimitConfig {
         Self {
             auth_per_minute: NonZeroU32::new(10).expect("10 is not zero"),
             api_per_minute: NonZeroU32::new(600).expect("600 is not zero"),
+            refresh_per_minute: NonZeroU32::new(600).expect("600 is not zero"),
         }
     }
 }
@@ -63,7 +75,7 @@ impl Default for RateLimitConfig {
 /// The outcome of one rate-limit check, with what the response headers need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
-    /// The policy's name: `auth-ip`, `auth-account` or `api-user`.
+    /// The policy's name: `auth-ip`, `auth-account`, `refresh-ip` or `api-user`.
     pub policy: &'static str,
     /// Requests a minute (also the burst).
     pub limit: u32,
@@ -204,12 +216,13 @@ impl<K: std::hash::Hash + Eq + Clone, C: Clock> Policy<K, C> {
     }
 }
 
-/// The three policies' limiters, shared by every request of a process (wrap in an `Arc`).
+/// The policies' limiters, shared by every request of a process (wrap in an `Arc`).
 ///
 /// Generic over governor's clock so that tests can drive time with `FakeRelativeClock`.
 pub struct RateLimits<C: Clock = DefaultClock> {
-    auth_ip: Policy<IpAddr, C>,
+    auth_ip: Policy<ClientNet, C>,
     auth_account: Policy<Email, C>,
+    refresh_ip: Policy<ClientNet, C>,
     api_user: Policy<UserId, C>,
 }
 
@@ -218,6 +231,7 @@ impl<C: Clock> std::fmt::Debug for RateLimits<C> {
         f.debug_struct("RateLimits")
             .field("auth_per_minute", &self.auth_ip.limit)
             .field("api_per_minute", &self.api_user.limit)
+            .field("refresh_per_minute", &self.refresh_ip.limit)
             .finish_non_exhaustive()
     }
 }
@@ -230,20 +244,26 @@ impl RateLimits {
 }
 
 impl<C: Clock + Clone> RateLimits<C> {
-    /// Limiters with `config`'s quotas on `clock` (all three share it).
+    /// Limiters with `config`'s quotas on `clock` (all of them share it).
     pub fn with_clock(config: RateLimitConfig, clock: C) -> Self {
         Self {
             auth_ip: Policy::new("auth-ip", config.auth_per_minute, clock.clone()),
             auth_account: Policy::new("auth-account", config.auth_per_minute, clock.clone()),
+            refresh_ip: Policy::new("refresh-ip", config.refresh_per_minute, clock.clone()),
             api_user: Policy::new("api-user", config.api_per_minute, clock),
         }
     }
 }
 
 impl<C: Clock> RateLimits<C> {
-    /// Counts one login, token or register request from `ip` (policy `auth-ip`).
-    pub fn check_auth_ip(&self, ip: IpAddr) -> RateDecision {
-        self.auth_ip.check(&ip)
+    /// Counts one login, token or register request from `client` (policy `auth-ip`).
+    pub fn check_auth_ip(&self, client: ClientNet) -> RateDecision {
+        self.auth_ip.check(&client)
+    }
+
+    /// Counts one refresh from `client` (policy `refresh-ip`), before its token is verified.
+    pub fn check_refresh_ip(&self, client: ClientNet) -> RateDecision {
+        self.refresh_ip.check(&client)
     }
 
     /// Counts one login, token or register request for `email` (policy `auth-account`),
@@ -252,7 +272,9 @@ impl<C: Clock> RateLimits<C> {
         self.auth_account.check(email)
     }
 
-    /// Counts one API request of `user` (policy `api-user`).
+    /// Counts one API request of `user` (policy `api-user`). `user` must be verified (an
+    /// access token, a refresh token that was exchanged): a quota charged on a claim is a
+    /// quota anyone can spend.
     pub fn check_api_user(&self, user: &UserId) -> RateDecision {
         self.api_user.check(user)
     }
@@ -262,14 +284,17 @@ impl<C: Clock> RateLimits<C> {
     pub fn housekeeping(&self) {
         self.auth_ip.housekeeping();
         self.auth_account.housekeeping();
+        self.refresh_ip.housekeeping();
         self.api_user.housekeeping();
     }
 
-    /// Live keys per policy (`auth-ip`, `auth-account`, `api-user`), for metrics and tests.
-    pub fn tracked_keys(&self) -> [usize; 3] {
+    /// Live keys per policy (`auth-ip`, `auth-account`, `refresh-ip`, `api-user`), for
+    /// metrics and tests.
+    pub fn tracked_keys(&self) -> [usize; 4] {
         [
             self.auth_ip.limiter.len(),
             self.auth_account.limiter.len(),
+            self.refresh_ip.limiter.len(),
             self.api_user.limiter.len(),
         ]
     }
@@ -280,6 +305,7 @@ mod tests {
     use super::*;
     use governor::clock::FakeRelativeClock;
     use proptest::prelude::*;
+    use std::net::IpAddr;
 
     fn limits(auth: u32) -> (RateLimits<FakeRelativeClock>, FakeRelativeClock) {
         let auth_per_minute = NonZeroU32::new(auth).unwrap();
@@ -291,8 +317,12 @@ mod tests {
         (RateLimits::with_clock(config, clock.clone()), clock)
     }
 
-    fn ip(last: u8) -> IpAddr {
-        IpAddr::from([192, 0, 2, last])
+    fn ip(last: u8) -> ClientNet {
+        ClientNet::of(IpAddr::from([192, 0, 2, last]))
+    }
+
+    fn net(text: &str) -> ClientNet {
+        ClientNet::of(text.parse().unwrap())
     }
 
     #[test]
@@ -361,6 +391,60 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_clients_share_the_quota_of_their_slash_64() {
+        let (limits, _) = limits(3);
+        // An attacker rotating through the addresses of its /64 gets one quota, not 2^64.
+        for address in [
+            "2001:db8:1:2::1",
+            "2001:db8:1:2::2",
+            "2001:db8:1:2:ffff:ffff:ffff:ffff",
+        ] {
+            assert!(limits.check_auth_ip(net(address)).is_allowed(), "{address}");
+        }
+        let rotated = limits.check_auth_ip(net("2001:db8:1:2:a1b2:c3d4:e5f6:7890"));
+        assert_eq!(rotated.policy, "auth-ip");
+        assert!(!rotated.is_allowed(), "another address of the same /64");
+        assert!(
+            limits.check_auth_ip(net("2001:db8:1:3::1")).is_allowed(),
+            "next /64"
+        );
+        // A dual-stack socket's IPv4-mapped form is the same client as the IPv4 address.
+        for _ in 0..3 {
+            assert!(
+                limits
+                    .check_auth_ip(net("::ffff:198.51.100.7"))
+                    .is_allowed()
+            );
+        }
+        assert!(!limits.check_auth_ip(net("198.51.100.7")).is_allowed());
+        assert!(limits.check_auth_ip(net("198.51.100.8")).is_allowed());
+    }
+
+    #[test]
+    fn refresh_ip_is_its_own_policy_and_quota() {
+        let config = RateLimitConfig {
+            auth_per_minute: NonZeroU32::new(1).unwrap(),
+            refresh_per_minute: NonZeroU32::new(2).unwrap(),
+            ..RateLimitConfig::default()
+        };
+        let limits = RateLimits::with_clock(config, FakeRelativeClock::default());
+        assert!(limits.check_auth_ip(ip(1)).is_allowed());
+        assert!(!limits.check_auth_ip(ip(1)).is_allowed());
+        for _ in 0..2 {
+            assert!(
+                limits.check_refresh_ip(ip(1)).is_allowed(),
+                "auth-ip is apart"
+            );
+        }
+        let rejected = limits.check_refresh_ip(ip(1));
+        assert!(!rejected.is_allowed());
+        assert_eq!(rejected.policy_header(), "\"refresh-ip\";q=2;w=60");
+        assert_eq!(rejected.retry_after, Some(Duration::from_secs(30)));
+        assert!(limits.check_refresh_ip(net("2001:db8::1")).is_allowed());
+        assert_eq!(limits.tracked_keys(), [1, 0, 2, 0]);
+    }
+
+    #[test]
     fn header_values_follow_the_structured_field_draft() {
         let (limits, clock) = limits(10);
         let first = limits.check_auth_ip(ip(1));
@@ -404,18 +488,18 @@ mod tests {
             limits.check_auth_ip(ip(last));
         }
         limits.check_api_user(&UserId::generate());
-        assert_eq!(limits.tracked_keys(), [256, 0, 1]);
+        assert_eq!(limits.tracked_keys(), [256, 0, 0, 1]);
         clock.advance(Duration::from_secs(5));
         limits.housekeeping();
         // Each IP's one request takes 6 s to replenish; the user's took 100 ms.
-        assert_eq!(limits.tracked_keys(), [256, 0, 0]);
+        assert_eq!(limits.tracked_keys(), [256, 0, 0, 0]);
         clock.advance(Duration::from_secs(60));
         limits.check_auth_ip(ip(1));
         limits.housekeeping();
-        assert_eq!(limits.tracked_keys(), [1, 0, 0]);
+        assert_eq!(limits.tracked_keys(), [1, 0, 0, 0]);
         // 4096 checks in all (257 above) trigger a sweep without being asked.
         for i in 0..HOUSEKEEPING_EVERY - 258 {
-            limits.check_auth_ip(IpAddr::from((i + 1000).to_be_bytes()));
+            limits.check_auth_ip(ClientNet::of(IpAddr::from((i + 1000).to_be_bytes())));
         }
         assert_eq!(limits.tracked_keys()[0], 3_839);
         clock.advance(Duration::from_secs(61));

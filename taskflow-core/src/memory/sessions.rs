@@ -2,14 +2,13 @@
 //! swept (with their tokens) as new ones are created, so memory tracks live sessions only.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::{MemoryStore, read, write};
 use crate::auth::refresh::RefreshTokenHash;
 use crate::auth::session::{RefreshTokenRecord, Session};
-use crate::auth::throttle::FailureState;
+use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, SessionId, UserId};
 use crate::error::StorageError;
@@ -196,29 +195,24 @@ impl LoginThrottleRepository for MemoryStore {
         Ok(write(&self.failures).by_email.get(email).copied())
     }
 
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         email: &Email,
         now: Timestamp,
-        forget_after: Duration,
-    ) -> Result<FailureState, StorageError> {
+        policy: &ThrottlePolicy,
+    ) -> Result<LoginAttempt, StorageError> {
+        // One write lock around the read and the write: the reservation is atomic.
         let mut state = write(&self.failures);
         state.inserts += 1;
         if state.inserts.is_multiple_of(SWEEP_EVERY) {
-            let horizon = now.saturating_sub(forget_after);
+            let horizon = now.saturating_sub(policy.forget_after);
             state.by_email.retain(|_, f| f.last_failure_at >= horizon);
         }
-        let horizon = now.saturating_sub(forget_after);
-        let record = state.by_email.entry(email.clone()).or_insert(FailureState {
-            failures: 0,
-            last_failure_at: now,
-        });
-        if record.last_failure_at < horizon {
-            record.failures = 0;
+        let attempt = policy.reserve(state.by_email.get(email), now);
+        if let LoginAttempt::Reserved(record) = attempt {
+            state.by_email.insert(email.clone(), record);
         }
-        record.failures = record.failures.saturating_add(1);
-        record.last_failure_at = now;
-        Ok(*record)
+        Ok(attempt)
     }
 
     async fn clear_login_failures(&self, email: &Email) -> Result<(), StorageError> {

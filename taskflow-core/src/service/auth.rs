@@ -14,7 +14,7 @@ use crate::auth::jwt::{AccessTokens, IssuedAccessToken, TokenError};
 use crate::auth::password::{Password, PasswordHashError, PasswordHasher, Verification};
 use crate::auth::refresh::{RefreshToken, RefreshTokenHash};
 use crate::auth::session::{ClientMeta, RefreshTokenRecord, Session, SessionPolicy};
-use crate::auth::throttle::ThrottlePolicy;
+use crate::auth::throttle::{LoginAttempt, ThrottlePolicy};
 use crate::clock::{Clock, Timestamp};
 use crate::domain::{SessionId, User, UserId};
 use crate::error::{ErrorCode, StorageError};
@@ -213,11 +213,15 @@ impl AuthService {
         client: &ClientMeta,
     ) -> Result<(User, IssuedSession), AuthError> {
         let email = &credentials.email;
-        let failures = self.stores.throttle.login_failures(email).await?;
-        if let Some(retry_after) = self
+        // Counted as a failure before the password is checked, in the same atomic step as the
+        // backoff check: a burst of concurrent guesses gets one through per backoff step, not
+        // one each (all of them would pass a check made before any of them was counted).
+        let attempt = self
+            .stores
             .throttle
-            .retry_after(failures.as_ref(), self.clock.now())
-        {
+            .reserve_login_attempt(email, self.clock.now(), &self.throttle)
+            .await?;
+        if let LoginAttempt::Refused { retry_after } = attempt {
             return Err(AuthError::Throttled { retry_after });
         }
         let user = self.stores.users.find_user_by_email(email).await?;
@@ -225,17 +229,11 @@ impl AuthService {
             .verify(credentials.password.as_ref(), user.as_ref())
             .await?;
         let (Some(user), Verification::Valid { needs_rehash }) = (user, verification) else {
-            let now = self.clock.now();
-            let forget = self.throttle.forget_after;
-            self.stores
-                .throttle
-                .record_login_failure(email, now, forget)
-                .await?;
+            // Already counted by the reservation.
             return Err(AuthError::InvalidCredentials);
         };
-        if failures.is_some() {
-            self.stores.throttle.clear_login_failures(email).await?;
-        }
+        // A success resets the account (and takes back its own reservation).
+        self.stores.throttle.clear_login_failures(email).await?;
         if needs_rehash && let Some(password) = &credentials.password {
             self.rehash(&user.id, password).await?;
         }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::StorageError;
 use crate::auth::refresh::RefreshTokenHash;
 use crate::auth::session::{RefreshTokenRecord, Session};
-use crate::auth::throttle::FailureState;
+use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, PasswordHash, SessionId, Task, TaskId, User, UserId};
 use crate::ports::{
@@ -118,12 +118,12 @@ impl LoginThrottleRepository for DownStore {
     async fn login_failures(&self, _: &Email) -> Result<Option<FailureState>, StorageError> {
         Err(down())
     }
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         _: &Email,
         _: Timestamp,
-        _: std::time::Duration,
-    ) -> Result<FailureState, StorageError> {
+        _: &ThrottlePolicy,
+    ) -> Result<LoginAttempt, StorageError> {
         Err(down())
     }
     async fn clear_login_failures(&self, _: &Email) -> Result<(), StorageError> {

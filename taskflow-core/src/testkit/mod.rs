@@ -202,7 +202,7 @@ macro_rules! repository_conformance_tests {
             refresh_token_use_is_atomic,
             successor_tokens_follow_the_session,
             revoke_all_is_user_scoped,
-            login_failures_count_forget_and_clear,
+            login_attempts_are_reserved_atomically,
         );
     };
 }

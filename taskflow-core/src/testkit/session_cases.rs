@@ -5,6 +5,8 @@ use std::time::Duration;
 use super::{Repositories, at};
 use crate::auth::refresh::RefreshToken;
 use crate::auth::session::{RefreshTokenRecord, Session};
+use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
+use crate::clock::Timestamp;
 use crate::domain::{Email, SessionId, UserId};
 
 fn session(user: UserId, created: i64) -> Session {
@@ -228,45 +230,82 @@ fn email() -> Email {
     Email::parse(&format!("throttle-{}@example.com", UserId::generate())).expect("valid")
 }
 
-/// Failures count up atomically, are forgotten after a while, and clear on demand.
-pub async fn login_failures_count_forget_and_clear(repos: &Repositories) {
+/// Reserves one attempt of `email` at `now` from each of `n` concurrent callers.
+async fn burst(repos: &Repositories, email: &Email, n: usize, now: Timestamp) -> Vec<LoginAttempt> {
+    let racers: Vec<_> = (0..n)
+        .map(|_| {
+            let throttle = repos.throttle.clone();
+            let email = email.clone();
+            tokio::spawn(async move {
+                throttle
+                    .reserve_login_attempt(&email, now, &ThrottlePolicy::default())
+                    .await
+            })
+        })
+        .collect();
+    let mut attempts = Vec::with_capacity(n);
+    for racer in racers {
+        attempts.push(racer.await.expect("join").expect("reserve"));
+    }
+    attempts
+}
+
+fn reserved(attempts: &[LoginAttempt]) -> Vec<FailureState> {
+    let mut states: Vec<FailureState> = attempts
+        .iter()
+        .filter_map(|a| match a {
+            LoginAttempt::Reserved(state) => Some(*state),
+            LoginAttempt::Refused { .. } => None,
+        })
+        .collect();
+    states.sort_by_key(|s| s.failures);
+    states
+}
+
+/// Login attempts are reserved atomically (the default policy: five free failures, then 1 s
+/// doubling): every attempt of a concurrent burst is counted once; while the account must
+/// wait, a burst is refused and counts nothing; once the wait is over, exactly one attempt of
+/// a burst gets through and the others wait for the next step. Old failures are forgotten,
+/// and a success clears them.
+pub async fn login_attempts_are_reserved_atomically(repos: &Repositories) {
     let ada = email();
-    let forget = Duration::from_secs(3600);
+    let failed = |failures, secs| FailureState {
+        failures,
+        last_failure_at: at(secs),
+    };
     assert_eq!(
         repos.throttle.login_failures(&ada).await.expect("get"),
         None
     );
-    let racers: Vec<_> = (0..6)
-        .map(|_| {
-            let throttle = repos.throttle.clone();
-            let ada = ada.clone();
-            tokio::spawn(async move { throttle.record_login_failure(&ada, at(10), forget).await })
-        })
-        .collect();
-    for racer in racers {
-        racer.await.expect("join").expect("record");
-    }
-    let state = repos
-        .throttle
-        .login_failures(&ada)
-        .await
-        .expect("get")
-        .expect("present");
-    assert_eq!((state.failures, state.last_failure_at), (6, at(10)));
+    // Within the free failures: each of a burst sees the one before it.
+    let free = burst(repos, &ada, 5, at(10)).await;
+    let counted: Vec<u32> = reserved(&free).iter().map(|s| s.failures).collect();
+    assert_eq!(counted, [1, 2, 3, 4, 5], "{free:?}");
+    let sixth = burst(repos, &ada, 1, at(10)).await;
+    assert_eq!(sixth, [LoginAttempt::Reserved(failed(6, 10))]);
+    // The sixth failure imposes a second: a burst inside it is refused and counts nothing.
+    let waiting = burst(repos, &ada, 8, at(10)).await;
+    let one_second = LoginAttempt::Refused {
+        retry_after: Duration::from_secs(1),
+    };
+    assert!(waiting.iter().all(|a| *a == one_second), "{waiting:?}");
+    // The wait is over: one attempt of the burst goes through, the others wait 2 s more.
+    let after = burst(repos, &ada, 8, at(11)).await;
+    assert_eq!(reserved(&after), [failed(7, 11)], "{after:?}");
+    let two_seconds = LoginAttempt::Refused {
+        retry_after: Duration::from_secs(2),
+    };
+    assert_eq!(after.iter().filter(|a| **a == two_seconds).count(), 7);
+    let stored = repos.throttle.login_failures(&ada).await.expect("get");
+    assert_eq!(stored, Some(failed(7, 11)));
     let other = email();
     assert_eq!(
         repos.throttle.login_failures(&other).await.expect("get"),
         None
     );
-    let later = repos
-        .throttle
-        .record_login_failure(&ada, at(10 + 3601), forget)
-        .await
-        .expect("record");
-    assert_eq!(
-        later.failures, 1,
-        "failures older than forget_after are forgotten"
-    );
+    // Failures older than `forget_after` (an hour) are forgotten.
+    let later = burst(repos, &ada, 1, at(11 + 3601)).await;
+    assert_eq!(later, [LoginAttempt::Reserved(failed(1, 11 + 3601))]);
     repos
         .throttle
         .clear_login_failures(&ada)

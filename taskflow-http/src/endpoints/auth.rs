@@ -2,12 +2,14 @@
 //!
 //! Login, token and register are rate-limited per client IP before anything else and per
 //! account once the email is known; refresh and logout via cookie carry the CSRF check.
+//! Refresh is rate-limited per client IP before its token is verified, and charged to its
+//! user only once the token proved who that is.
 
 use http::StatusCode;
 use http::header::{HeaderValue, SET_COOKIE};
-use taskflow_core::auth::RateDecision;
 use taskflow_core::auth::input::{LoginInput, RegisterInput, TokenGrantInput};
 use taskflow_core::auth::refresh::RefreshToken;
+use taskflow_core::auth::{ClientNet, RateDecision};
 use taskflow_core::domain::Email;
 use taskflow_core::error::ErrorCode;
 use taskflow_core::service::IssuedSession;
@@ -22,7 +24,8 @@ use crate::problem::Problem;
 use crate::views::{LoginView, RefreshView, TokenView, UserEnvelope, UserView};
 
 fn limit_ip(app: &App, ctx: &RequestContext) -> Result<RateDecision, Problem> {
-    Ok(app.0.limits.check_auth_ip(ctx.client_ip).into_result()?)
+    let client = ClientNet::of(ctx.client_ip);
+    Ok(app.0.limits.check_auth_ip(client).into_result()?)
 }
 
 fn limit_account(app: &App, ip: RateDecision, email: &Email) -> Result<RateDecision, Problem> {
@@ -183,6 +186,10 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     responses((status = 200, description = "Rotated cookies", body = crate::views::RefreshView), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
+    // The token names a user, but anyone can write a token naming anyone: until it is
+    // verified, only the client's address may be charged.
+    let client = ClientNet::of(ctx.client_ip);
+    let ip = app.0.limits.check_refresh_ip(client).into_result()?;
     let token = app
         .0
         .cookies
@@ -190,13 +197,15 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
         .ok_or_else(unauthorized)?;
     let presented = RefreshToken::parse(&token).map_err(|_| unauthorized())?;
     check_csrf(app, ctx, &presented.session_id)?;
-    let limit = app
-        .0
-        .limits
-        .check_api_user(&presented.user_id)
-        .into_result()?;
     let issued = app.0.auth.refresh(&token).await?;
-    ctx.set_user(presented.user_id);
+    let user = issued.principal.user_id;
+    ctx.set_user(user);
+    // Now verified, the refresh counts against its user's quota. The old token is spent
+    // already: refusing now would lose the rotation (the client would keep the spent token,
+    // whose next use revokes its session as a replay), so an exhausted quota is reported in
+    // the headers but not enforced; `refresh-ip` bounds how often this can happen.
+    let account = app.0.limits.check_api_user(&user);
+    let limit = RateDecision::most_restrictive(ip, account);
     app.0.metrics.auth_event(AuthEvent::Refresh);
     let mut response = json(
         StatusCode::OK,

@@ -3,13 +3,13 @@
 //! so a sharded cluster routes every one of them to a single shard.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
 use taskflow_core::auth::refresh::RefreshToken;
 use taskflow_core::auth::session::{RefreshTokenRecord, Session};
+use taskflow_core::auth::throttle::ThrottlePolicy;
 use taskflow_core::domain::{Email, Priority, SessionId, Tag, TaskPatch, TaskTitle, UserId};
 use taskflow_core::ports::{LoginThrottleRepository, SessionRepository, TaskRepository};
 use taskflow_core::query::{Direction, ListRequest, SearchText, Sort, SortKey, TaskFilter};
@@ -266,9 +266,9 @@ async fn every_scoped_command_names_the_user() {
     // The throttle is keyed by email (no user yet at login): exercised, not scoped.
     let email = Email::parse("monitor@example.com").expect("valid");
     store
-        .record_login_failure(&email, at(1), Duration::from_secs(60))
+        .reserve_login_attempt(&email, at(1), &ThrottlePolicy::default())
         .await
-        .expect("record");
+        .expect("reserve");
     store.login_failures(&email).await.expect("get");
     store.clear_login_failures(&email).await.expect("clear");
 
