@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretSlice};
 use taskflow_core::Clock;
+use taskflow_core::auth::refresh::RefreshTokenKeys;
 use taskflow_core::auth::session::SessionPolicy;
 use taskflow_core::auth::{
     AccessTokenConfig, AccessTokens, AllowedOrigins, CsrfGuard, CsrfTokens, KeySet, PasswordHasher,
@@ -27,7 +28,8 @@ pub struct Security {
     pub sessions: SessionPolicy,
     /// The password hasher.
     pub hasher: PasswordHasher,
-    /// The deployment secret cursor and CSRF keys are derived from (domain-separated).
+    /// The deployment secret cursor, CSRF and refresh-token keys are derived from
+    /// (domain-separated).
     pub secret: SecretSlice<u8>,
 }
 
@@ -112,6 +114,7 @@ impl App {
             security.hasher,
             tokens,
             CsrfTokens::new(secret),
+            RefreshTokenKeys::derive(secret),
             clock,
         )
         .with_session_policy(security.sessions);
