@@ -205,6 +205,7 @@ impl App {
             },
             sessions: SessionPolicy {
                 absolute_ttl: config.refresh_ttl,
+                reuse_grace: config.refresh_reuse_grace,
                 ..SessionPolicy::default()
             },
             hasher,
