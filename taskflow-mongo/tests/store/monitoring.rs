@@ -92,11 +92,11 @@ fn the_checker_catches_unscoped_commands() {
         ),
         (
             "delete",
-            doc! { "delete": "refresh_tokens", "deletes": [{ "q": { "session_id": 1 } }] },
+            doc! { "delete": "sessions", "deletes": [{ "q": { "session_id": 1 } }] },
         ),
         (
             "findAndModify",
-            doc! { "findAndModify": "refresh_tokens", "query": { "_id": 1 } },
+            doc! { "findAndModify": "sessions", "query": { "_id": 1 } },
         ),
         (
             "aggregate",
