@@ -411,7 +411,8 @@ impl AuthService {
                     .await?;
                 Err(AuthError::RefreshTokenReused)
             }
-            // `Live` here means the session ended between the two commands.
+            // The live token of an active session would have rotated: `Live` after a missed
+            // rotation is a store answering inconsistently; refuse rather than retry.
             Presented::Live | Presented::Unknown => Err(AuthError::Unauthorized),
         }
     }
