@@ -10,6 +10,7 @@ use std::sync::Arc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use taskflow::core::auth::CsrfTokens;
 use taskflow::core::auth::input::RegisterInput;
+use taskflow::core::auth::refresh::RefreshTokenKeys;
 use taskflow::core::auth::session::ClientMeta;
 use taskflow::core::auth::{
     AccessTokenConfig, AccessTokens, Argon2Params, JwtKey, KeySet, Password, PasswordHasher,
@@ -99,6 +100,7 @@ fn sessions(c: &mut Criterion) {
         hasher,
         tokens,
         CsrfTokens::new(&[7; 32]),
+        RefreshTokenKeys::derive(&[7; 32]),
         Arc::new(SystemClock),
     );
     let input = RegisterInput {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::auth::refresh::RefreshTokenHash;
-use crate::auth::session::{RefreshTokenRecord, Session};
+use crate::auth::session::{RefreshFamily, Rotation, Session};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, PasswordHash, SessionId, Task, TaskId, User, UserId};
@@ -110,18 +110,19 @@ pub trait TaskRepository: Send + Sync + 'static {
     async fn task_stats(&self, owner: &UserId, now: Timestamp) -> Result<TaskStats, StorageError>;
 }
 
-/// Stores login sessions and their refresh tokens (by hash only). Every call names the user,
-/// so a sharded deployment routes it to one shard.
+/// Stores login sessions, each with its refresh-token family state ([`RefreshFamily`]: hashes
+/// only, and a sealed successor). Every call names the user, so a sharded deployment routes it
+/// to one shard; the state of a session is bounded, whatever its number of rotations.
 #[async_trait]
 pub trait SessionRepository: Send + Sync + 'static {
-    /// Stores a new session with its first refresh token.
+    /// Stores a new session whose first refresh token (generation 0) has the hash `first`.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
     async fn create_session(
         &self,
         session: &Session,
-        token: &RefreshTokenRecord,
+        first: &RefreshTokenHash,
     ) -> Result<(), StorageError>;
 
     /// The session `id` of `user`, active or not.
@@ -134,34 +135,35 @@ pub trait SessionRepository: Send + Sync + 'static {
         id: &SessionId,
     ) -> Result<Option<Session>, StorageError>;
 
-    /// Atomically marks the refresh token `hash` of `user` as used at `now` if it was unused,
-    /// and returns the record as it was *before* this call: `used_at == None` means this
-    /// caller won the token; `Some(t)` means it had already been exchanged at `t`. `None` when
-    /// no such token exists. Of concurrent callers, exactly one sees `used_at == None`.
+    /// Rotates a refresh token, atomically (one conditional write): if the session
+    /// `rotation.session_id` of `rotation.user_id` is active at `rotation.now` (not revoked,
+    /// before both its ends) and its live token is `rotation.presented` of generation
+    /// `rotation.generation`, its family becomes [`RefreshFamily::rotated`]`(rotation)` and its
+    /// use is recorded (`last_used_at = now`, `idle_expires_at`). Returns the session as it is
+    /// after the change; `None` when any condition failed, and then nothing changed. Of
+    /// concurrent rotations of one token exactly one succeeds; a rotation that returned the
+    /// session is never lost.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
-    async fn use_refresh_token(
+    async fn rotate_refresh_token(
+        &self,
+        rotation: &Rotation,
+    ) -> Result<Option<Session>, StorageError>;
+
+    /// The session `id` of `user` with its refresh family; the family is `None` once the
+    /// session was revoked (a revoked family is forgotten).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn get_refresh_family(
         &self,
         user: &UserId,
-        hash: &RefreshTokenHash,
-        now: Timestamp,
-    ) -> Result<Option<RefreshTokenRecord>, StorageError>;
+        id: &SessionId,
+    ) -> Result<Option<(Session, Option<RefreshFamily>)>, StorageError>;
 
-    /// Adds a successor token to its session and records the session's use (`last_used_at`
-    /// = `token.issued_at`, `idle_expires_at`), only if the session is not revoked. Returns
-    /// whether it was added.
-    ///
-    /// # Errors
-    /// [`StorageError`] when the store fails.
-    async fn add_refresh_token(
-        &self,
-        token: &RefreshTokenRecord,
-        idle_expires_at: Timestamp,
-    ) -> Result<bool, StorageError>;
-
-    /// Revokes the session `id` of `user` (and so every token of its family); returns whether
-    /// an unrevoked session was found.
+    /// Revokes the session `id` of `user` and forgets its refresh family (so every token of
+    /// it); returns whether an unrevoked session was found.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.
@@ -172,7 +174,8 @@ pub trait SessionRepository: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<bool, StorageError>;
 
-    /// Revokes every session of `user`; returns how many were active.
+    /// Revokes every session of `user` (forgetting their families); returns how many were
+    /// active.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.

@@ -1,16 +1,18 @@
-//! Property: a random sequence of logins, refreshes (with fresh, stale and replayed tokens),
-//! clock moves, logouts and logout-alls never leaves a revoked family usable, and every
-//! outcome is exactly what the reuse-detection rules predict.
+//! Property: a random sequence of logins, refreshes (with fresh, stale, replayed and made-up
+//! tokens), clock moves, logouts and logout-alls never leaves a revoked family usable, never
+//! forks a family, and every outcome is exactly what the reuse-detection rules predict.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
 use taskflow_core::auth::csrf::CsrfTokens;
 use taskflow_core::auth::input::{LoginInput, RegisterInput};
 use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
 use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
-use taskflow_core::auth::refresh::RefreshToken;
+use taskflow_core::auth::refresh::{RefreshToken, RefreshTokenKeys};
 use taskflow_core::auth::session::ClientMeta;
 use taskflow_core::service::{AuthError, AuthService, AuthStores, IssuedSession};
 use taskflow_core::testkit::at;
@@ -22,6 +24,7 @@ const GRACE_SECS: i64 = 10;
 enum Op {
     Login,
     Refresh { session: usize, age: usize },
+    Forge { session: usize },
     Authenticate { session: usize },
     Advance { secs: u64 },
     Logout { session: usize },
@@ -32,6 +35,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => Just(Op::Login),
         6 => (0..4_usize, 0..3_usize).prop_map(|(session, age)| Op::Refresh { session, age }),
+        1 => (0..4_usize).prop_map(|session| Op::Forge { session }),
         2 => (0..4_usize).prop_map(|session| Op::Authenticate { session }),
         3 => (0..15_u64).prop_map(|secs| Op::Advance { secs }),
         1 => (0..4_usize).prop_map(|session| Op::Logout { session }),
@@ -39,17 +43,21 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// One session as the model sees it: its chain of refresh tokens (index = generation), when
+/// each was rotated, and every access token it was given.
 struct Family {
-    issued: Vec<IssuedSession>,
-    used_at: Vec<Option<Timestamp>>,
+    chain: Vec<IssuedSession>,
+    rotated_at: Vec<Option<Timestamp>>,
+    access: Vec<String>,
     revoked: bool,
 }
 
 impl Family {
     fn new(first: IssuedSession) -> Self {
         Self {
-            issued: vec![first],
-            used_at: vec![None],
+            access: vec![first.access.token.clone()],
+            chain: vec![first],
+            rotated_at: vec![None],
             revoked: false,
         }
     }
@@ -65,7 +73,60 @@ fn service(clock: Arc<ManualClock>) -> AuthService {
     let hasher = PasswordHasher::new(Argon2Params::default(), 2).expect("valid params");
     let keys = KeySet::new(JwtKey::hs256("k", &[1u8; 32]).expect("key"), vec![]).expect("keys");
     let tokens = AccessTokens::new(keys, AccessTokenConfig::default());
-    AuthService::new(stores, hasher, tokens, CsrfTokens::new(&[2u8; 32]), clock)
+    let refresh = RefreshTokenKeys::derive(&[3u8; 32]);
+    AuthService::new(
+        stores,
+        hasher,
+        tokens,
+        CsrfTokens::new(&[2u8; 32]),
+        refresh,
+        clock,
+    )
+}
+
+/// One refresh with the token `age` rotations old (if the family has one), checked against
+/// the rules: the live token rotates, the previous one within the grace window gets the same
+/// successor, anything older (or later) revokes the family.
+async fn refresh(
+    auth: &AuthService,
+    family: &mut Family,
+    age: usize,
+    now: Timestamp,
+) -> Result<(), TestCaseError> {
+    let Some(index) = family.chain.len().checked_sub(1 + age) else {
+        return Ok(());
+    };
+    let token: &RefreshToken = &family.chain[index].refresh;
+    let result = auth.refresh(token.expose()).await;
+    if family.revoked {
+        prop_assert!(result.is_err(), "revoked family refreshed");
+        return Ok(());
+    }
+    let last = family.chain.len() - 1;
+    let in_grace = family.rotated_at[index]
+        .is_some_and(|rotated| now.unix_millis() - rotated.unix_millis() <= GRACE_SECS * 1000);
+    if index == last {
+        let issued = result.map_err(|e| TestCaseError::fail(format!("refresh: {e:?}")))?;
+        family.rotated_at[index] = Some(now);
+        family.access.push(issued.access.token.clone());
+        family.chain.push(issued);
+        family.rotated_at.push(None);
+    } else if index + 1 == last && in_grace {
+        let issued = result.map_err(|e| TestCaseError::fail(format!("replay: {e:?}")))?;
+        prop_assert_eq!(
+            issued.refresh.expose(),
+            family.chain[last].refresh.expose(),
+            "a replay in grace gets the same successor"
+        );
+        family.access.push(issued.access.token.clone());
+    } else {
+        prop_assert!(
+            matches!(result, Err(AuthError::RefreshTokenReused)),
+            "{result:?}"
+        );
+        family.revoked = true;
+    }
+    Ok(())
 }
 
 async fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -100,40 +161,22 @@ async fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Login => {}
             Op::Refresh { session, age } => {
                 let n = families.len();
-                let family = &mut families[session % n];
-                let Some(index) = family.issued.len().checked_sub(1 + age) else {
-                    continue;
-                };
-                let token: &RefreshToken = &family.issued[index].refresh;
-                let result = auth.refresh(token.expose()).await;
-                if family.revoked {
-                    prop_assert!(result.is_err(), "revoked family refreshed");
-                    continue;
-                }
-                match family.used_at[index] {
-                    Some(used) if now.unix_millis() - used.unix_millis() > GRACE_SECS * 1000 => {
-                        prop_assert!(
-                            matches!(result, Err(AuthError::RefreshTokenReused)),
-                            "{result:?}"
-                        );
-                        family.revoked = true;
-                    }
-                    used => {
-                        let issued =
-                            result.map_err(|e| TestCaseError::fail(format!("refresh: {e:?}")))?;
-                        if used.is_none() {
-                            family.used_at[index] = Some(now);
-                        }
-                        family.issued.push(issued);
-                        family.used_at.push(None);
-                    }
-                }
+                refresh(&auth, &mut families[session % n], age, now).await?;
+            }
+            Op::Forge { session } => {
+                let n = families.len();
+                let family = &families[session % n];
+                let live = family.chain[family.chain.len() - 1].refresh.expose();
+                let mut raw = URL_SAFE_NO_PAD.decode(live).expect("base64url");
+                raw[40] ^= 0x80;
+                let result = auth.refresh(&URL_SAFE_NO_PAD.encode(raw)).await;
+                prop_assert!(matches!(result, Err(AuthError::Unauthorized)), "{result:?}");
             }
             Op::Authenticate { session } => {
                 let n = families.len();
                 let family = &families[session % n];
-                for issued in &family.issued {
-                    let result = auth.authenticate(&issued.access.token).await;
+                for access in &family.access {
+                    let result = auth.authenticate(access).await;
                     prop_assert_eq!(result.is_ok(), !family.revoked, "{:?}", result);
                 }
             }
@@ -141,13 +184,13 @@ async fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Logout { session } => {
                 let n = families.len();
                 let family = &mut families[session % n];
-                auth.logout(&family.issued[0].principal)
+                auth.logout(&family.chain[0].principal)
                     .await
                     .expect("logout");
                 family.revoked = true;
             }
             Op::LogoutAll => {
-                auth.logout_all(&families[0].issued[0].principal)
+                auth.logout_all(&families[0].chain[0].principal)
                     .await
                     .expect("logout all");
                 for family in &mut families {
@@ -158,9 +201,11 @@ async fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
     }
     // Finally: nothing of a revoked family works, in any way.
     for family in families.iter().filter(|f| f.revoked) {
-        for issued in &family.issued {
+        for issued in &family.chain {
             prop_assert!(auth.refresh(issued.refresh.expose()).await.is_err());
-            prop_assert!(auth.authenticate(&issued.access.token).await.is_err());
+        }
+        for access in &family.access {
+            prop_assert!(auth.authenticate(access).await.is_err());
         }
     }
     Ok(())

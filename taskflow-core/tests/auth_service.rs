@@ -9,10 +9,13 @@ use taskflow_core::auth::csrf::CsrfTokens;
 use taskflow_core::auth::input::{Credentials, LoginInput, RegisterInput};
 use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
 use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
+use taskflow_core::auth::refresh::{RefreshToken, RefreshTokenKeys};
 use taskflow_core::auth::session::{ClientMeta, SessionPolicy};
 use taskflow_core::service::{AuthError, AuthService, AuthStores, IssuedSession};
-use taskflow_core::testkit::at;
+use taskflow_core::testkit::{DownStore, at};
 use taskflow_core::{ManualClock, MemoryStore};
+
+const SECRET: &[u8] = b"deployment secret of the auth service tests";
 
 struct Harness {
     auth: AuthService,
@@ -21,18 +24,22 @@ struct Harness {
 
 fn harness() -> Harness {
     let store = MemoryStore::new();
-    let stores = AuthStores {
+    harness_over(AuthStores {
         users: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
         throttle: Arc::new(store),
-    };
+    })
+}
+
+fn harness_over(stores: AuthStores) -> Harness {
     let clock = Arc::new(ManualClock::new(at(0)));
     let hasher = PasswordHasher::new(Argon2Params::default(), 2).expect("valid params");
     let key = JwtKey::hs256("k1", &[7u8; 32]).expect("strong secret");
     let keys = KeySet::new(key, Vec::new()).expect("valid key set");
     let tokens = AccessTokens::new(keys, AccessTokenConfig::default());
     let csrf = CsrfTokens::new(&[9u8; 32]);
-    let auth = AuthService::new(stores, hasher, tokens, csrf, clock.clone());
+    let refresh = RefreshTokenKeys::derive(SECRET);
+    let auth = AuthService::new(stores, hasher, tokens, csrf, refresh, clock.clone());
     Harness { auth, clock }
 }
 
@@ -279,8 +286,10 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     }
 }
 
+/// Finding 5 of issue 14: inside the grace window a replay of the previous token used to get
+/// another fresh pair, as often as asked. Now every replay gets the first exchange's successor.
 #[tokio::test]
-async fn a_concurrent_double_submit_within_the_grace_window_is_not_theft() {
+async fn a_double_submit_within_the_grace_window_gets_the_same_successor() {
     let h = harness();
     let first = h.register("ada@example.com").await;
     let a = h
@@ -289,16 +298,24 @@ async fn a_concurrent_double_submit_within_the_grace_window_is_not_theft() {
         .await
         .expect("first submit");
     h.advance(5);
-    let b = h
-        .auth
-        .refresh(first.refresh.expose())
-        .await
-        .expect("second submit in grace");
-    assert_ne!(a.refresh.expose(), b.refresh.expose());
-    // Either successor keeps the session going.
+    for replay in 0..2 {
+        let b = h
+            .auth
+            .refresh(first.refresh.expose())
+            .await
+            .expect("a replay in grace");
+        assert_eq!(b.refresh.expose(), a.refresh.expose(), "replay {replay}");
+        assert_eq!(b.principal, a.principal);
+        assert!(h.auth.authenticate(&b.access.token).await.is_ok());
+    }
+    // The one successor keeps the session going.
     h.advance(60);
-    assert!(h.auth.refresh(a.refresh.expose()).await.is_ok());
-    assert!(h.auth.refresh(b.refresh.expose()).await.is_ok());
+    let next = h
+        .auth
+        .refresh(a.refresh.expose())
+        .await
+        .expect("the successor");
+    assert!(h.auth.refresh(next.refresh.expose()).await.is_ok());
     // Past the window, the same replay is theft.
     let late = h
         .auth
@@ -306,6 +323,148 @@ async fn a_concurrent_double_submit_within_the_grace_window_is_not_theft() {
         .await
         .expect_err("late replay");
     assert!(matches!(late, AuthError::RefreshTokenReused), "{late:?}");
+}
+
+/// Finding 5: a thief who replays a stolen token within the window holds the victim's chain,
+/// not a parallel one, so reuse detection sees him as soon as the two diverge.
+#[tokio::test]
+async fn a_thiefs_replay_within_the_window_yields_no_parallel_chain() {
+    let h = harness();
+    let stolen = h.register("ada@example.com").await;
+    let victim = h
+        .auth
+        .refresh(stolen.refresh.expose())
+        .await
+        .expect("victim");
+    h.advance(3);
+    let thief = h
+        .auth
+        .refresh(stolen.refresh.expose())
+        .await
+        .expect("replay in grace");
+    assert_eq!(thief.refresh.expose(), victim.refresh.expose(), "no fork");
+    h.advance(60);
+    let victim = h
+        .auth
+        .refresh(victim.refresh.expose())
+        .await
+        .expect("victim rotates on");
+    h.advance(60);
+    let detected = h
+        .auth
+        .refresh(thief.refresh.expose())
+        .await
+        .expect_err("the thief's chain is behind");
+    assert!(
+        matches!(detected, AuthError::RefreshTokenReused),
+        "{detected:?}"
+    );
+    for access in [&thief.access.token, &victim.access.token] {
+        assert!(h.auth.authenticate(access).await.is_err(), "family revoked");
+    }
+    assert!(h.auth.refresh(victim.refresh.expose()).await.is_err());
+}
+
+/// Only the immediately previous token gets the grace: one two rotations old is reuse at once.
+#[tokio::test]
+async fn a_token_two_rotations_old_is_reuse_even_within_the_window() {
+    let h = harness();
+    let first = h.register("ada@example.com").await;
+    let second = h.auth.refresh(first.refresh.expose()).await.expect("1");
+    h.advance(1);
+    let third = h.auth.refresh(second.refresh.expose()).await.expect("2");
+    h.advance(1);
+    let old = h
+        .auth
+        .refresh(first.refresh.expose())
+        .await
+        .expect_err("two rotations old");
+    assert!(matches!(old, AuthError::RefreshTokenReused), "{old:?}");
+    assert!(h.auth.refresh(third.refresh.expose()).await.is_err());
+}
+
+/// Concurrent refreshes with one token: one rotation, and every answer is its successor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_of_one_token_share_one_successor() {
+    let h = harness();
+    let first = h.register("ada@example.com").await;
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            let auth = h.auth.clone();
+            let token = first.refresh.expose().to_owned();
+            tokio::spawn(async move { auth.refresh(&token).await })
+        })
+        .collect();
+    let mut successors = Vec::new();
+    for racer in racers {
+        let issued = racer.await.expect("join").expect("every submit succeeds");
+        successors.push(issued.refresh.expose().to_owned());
+    }
+    successors.dedup();
+    assert_eq!(successors.len(), 1, "{successors:?}");
+    assert!(h.auth.refresh(&successors[0]).await.is_ok());
+}
+
+/// `token` with the bytes at `range` of its decoded form replaced by `bytes`.
+fn forged(token: &RefreshToken, range: std::ops::Range<usize>, bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut raw = URL_SAFE_NO_PAD.decode(token.expose()).expect("base64url");
+    raw[range].copy_from_slice(bytes);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Ids are guessable: a token naming a victim's real session with a made-up secret (or a
+/// made-up older generation) must be refused without revoking that session.
+#[tokio::test]
+async fn made_up_tokens_naming_a_real_session_never_revoke_it() {
+    let h = harness();
+    let first = h.register("ada@example.com").await;
+    let live = h
+        .auth
+        .refresh(first.refresh.expose())
+        .await
+        .expect("rotate");
+    h.advance(60);
+    let attempts = [
+        forged(&live.refresh, 33..65, &[0x5a; 32]),
+        forged(&live.refresh, 65..81, &[0xa5; 16]),
+        // Generation 0, as if two rotations old, with the live token's secret and tag.
+        forged(&live.refresh, 25..33, &0u64.to_be_bytes()),
+    ];
+    for attempt in &attempts {
+        let err = h.auth.refresh(attempt).await.expect_err("forged");
+        assert!(matches!(err, AuthError::Unauthorized), "{err:?}");
+        h.auth
+            .logout_by_refresh_token(attempt)
+            .await
+            .expect("ignored");
+    }
+    assert!(h.auth.authenticate(&live.access.token).await.is_ok());
+    assert!(
+        h.auth.refresh(live.refresh.expose()).await.is_ok(),
+        "still live"
+    );
+}
+
+/// A made-up token costs no storage command: refused even while the store is down.
+#[tokio::test]
+async fn made_up_tokens_are_refused_before_any_storage_command() {
+    let genuine = harness().register("ada@example.com").await;
+    let down = harness_over(AuthStores {
+        users: Arc::new(DownStore),
+        sessions: Arc::new(DownStore),
+        throttle: Arc::new(DownStore),
+    });
+    let attempt = forged(&genuine.refresh, 33..65, &[7; 32]);
+    let err = down.auth.refresh(&attempt).await.expect_err("forged");
+    assert!(matches!(err, AuthError::Unauthorized), "{err:?}");
+    let err = down
+        .auth
+        .refresh(genuine.refresh.expose())
+        .await
+        .expect_err("store down");
+    assert!(matches!(err, AuthError::Storage(_)), "{err:?}");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::Clock;
+use taskflow_core::auth::refresh::RefreshTokenKeys;
 use taskflow_core::auth::session::SessionPolicy;
 use taskflow_core::auth::{
     AccessTokenConfig, AccessTokens, AllowedOrigins, CsrfGuard, CsrfTokens, KeySet, PasswordHasher,
@@ -27,7 +28,8 @@ pub struct Security {
     pub sessions: SessionPolicy,
     /// The password hasher.
     pub hasher: PasswordHasher,
-    /// The deployment secret cursor and CSRF keys are derived from (domain-separated).
+    /// The deployment secret cursor, CSRF and refresh-token keys are derived from
+    /// (domain-separated).
     pub secret: SecretSlice<u8>,
 }
 
@@ -129,6 +131,7 @@ impl App {
             security.hasher,
             tokens,
             CsrfTokens::new(secret),
+            RefreshTokenKeys::derive(secret),
             clock,
         )
         .with_session_policy(security.sessions);
@@ -219,6 +222,7 @@ impl App {
             },
             sessions: SessionPolicy {
                 absolute_ttl: config.refresh_ttl,
+                reuse_grace: config.refresh_reuse_grace,
                 ..SessionPolicy::default()
             },
             hasher,

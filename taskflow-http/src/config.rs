@@ -63,6 +63,8 @@ pub struct Config {
     pub access_ttl: Duration,
     /// `TASKFLOW_REFRESH_TTL_SECS`.
     pub refresh_ttl: Duration,
+    /// `TASKFLOW_REFRESH_REUSE_GRACE_SECS` (0..=60, default 10; 0 disables the grace window).
+    pub refresh_reuse_grace: Duration,
     /// `TASKFLOW_AUTH_RATE_PER_MIN` / `TASKFLOW_API_RATE_PER_MIN` /
     /// `TASKFLOW_REFRESH_RATE_PER_MIN`.
     pub rate_limits: RateLimitConfig,
@@ -87,7 +89,7 @@ pub struct Config {
 }
 
 /// Every variable the configuration reads (the example `.env` files list each one).
-pub const VARIABLES: [&str; 27] = [
+pub const VARIABLES: [&str; 28] = [
     "TASKFLOW_PROFILE",
     "TASKFLOW_BIND",
     "TASKFLOW_MONGODB_URI",
@@ -97,6 +99,7 @@ pub const VARIABLES: [&str; 27] = [
     "TASKFLOW_COOKIE_SECURE",
     "TASKFLOW_ACCESS_TTL_SECS",
     "TASKFLOW_REFRESH_TTL_SECS",
+    "TASKFLOW_REFRESH_REUSE_GRACE_SECS",
     "TASKFLOW_AUTH_RATE_PER_MIN",
     "TASKFLOW_API_RATE_PER_MIN",
     "TASKFLOW_REFRESH_RATE_PER_MIN",
@@ -210,6 +213,7 @@ impl Config {
                 "TASKFLOW_REFRESH_TTL_SECS",
                 1_209_600,
             )?),
+            refresh_reuse_grace: reuse_grace(var("TASKFLOW_REFRESH_REUSE_GRACE_SECS"))?,
             rate_limits: RateLimitConfig {
                 auth_per_minute: rate("TASKFLOW_AUTH_RATE_PER_MIN", 10)?,
                 api_per_minute: rate("TASKFLOW_API_RATE_PER_MIN", 600)?,
@@ -303,6 +307,17 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
         drain_timeout: secs("TASKFLOW_DRAIN_TIMEOUT_SECS", defaults.drain_timeout)?,
         require_forwarded_https: false,
     })
+}
+
+/// The refresh-token reuse grace window: long enough for a double submit, too short to be a
+/// thief's window.
+fn reuse_grace(value: Option<&str>) -> Result<Duration, ConfigError> {
+    const NAME: &str = "TASKFLOW_REFRESH_REUSE_GRACE_SECS";
+    let secs: u64 = parse(value, NAME, 10)?;
+    if secs > 60 {
+        return Err(bad(NAME, &secs.to_string(), "0..=60 seconds"));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 fn read_env_file(path: &str) -> HashMap<String, String> {
@@ -825,6 +840,22 @@ mod tests {
         );
         let config = Config::from_map(&production).unwrap();
         assert_eq!(config.profile, Profile::Production);
+    }
+
+    #[test]
+    fn the_refresh_reuse_grace_defaults_to_10_s_and_stays_within_60() {
+        let grace = |value: &str| {
+            Config::from_map(&vars(&[("TASKFLOW_REFRESH_REUSE_GRACE_SECS", value)]))
+                .map(|c| c.refresh_reuse_grace)
+        };
+        let default = Config::from_map(&HashMap::new()).unwrap();
+        assert_eq!(default.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!(grace("0").unwrap(), Duration::ZERO);
+        assert_eq!(grace("60").unwrap(), Duration::from_secs(60));
+        for refused in ["61", "-1", "ten", "3600"] {
+            let err = grace(refused).unwrap_err().to_string();
+            assert!(err.contains("TASKFLOW_REFRESH_REUSE_GRACE_SECS"), "{err}");
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{Binary, Bson, DateTime, Document, doc, oid::ObjectId};
 use taskflow_core::Timestamp;
-use taskflow_core::auth::refresh::RefreshTokenHash;
-use taskflow_core::auth::session::{RefreshTokenRecord, Session};
+use taskflow_core::auth::refresh::{RefreshTokenHash, SealedRefreshToken};
+use taskflow_core::auth::session::{RefreshFamily, RotatedToken, Session};
 use taskflow_core::auth::throttle::FailureState;
 use taskflow_core::domain::{
     DisplayName, Email, PasswordHash, Priority, SessionId, Tag, Tags, Task, TaskDescription,
@@ -21,7 +21,6 @@ use crate::error::CorruptDocument;
 pub(crate) const USERS: &str = "users";
 pub(crate) const TASKS: &str = "tasks";
 pub(crate) const SESSIONS: &str = "sessions";
-pub(crate) const REFRESH_TOKENS: &str = "refresh_tokens";
 pub(crate) const LOGIN_FAILURES: &str = "login_failures";
 
 pub(crate) fn oid(bytes: [u8; 12]) -> ObjectId {
@@ -98,6 +97,23 @@ impl<'a> Reader<'a> {
             .get_datetime(field)
             .map_err(|_| self.corrupt(field))?;
         Timestamp::from_unix_millis(date.timestamp_millis()).ok_or_else(|| self.corrupt(field))
+    }
+
+    fn hash(&self, field: &'static str) -> Result<RefreshTokenHash, CorruptDocument> {
+        self.doc
+            .get_binary_generic(field)
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+            .map(RefreshTokenHash::from_bytes)
+            .ok_or_else(|| self.corrupt(field))
+    }
+
+    fn opt_document(&self, field: &'static str) -> Result<Option<&'a Document>, CorruptDocument> {
+        match self.doc.get(field) {
+            None | Some(Bson::Null) => Ok(None),
+            Some(Bson::Document(d)) => Ok(Some(d)),
+            Some(_) => Err(self.corrupt(field)),
+        }
     }
 
     fn opt_time(&self, field: &'static str) -> Result<Option<Timestamp>, CorruptDocument> {
@@ -226,32 +242,66 @@ pub(crate) fn session_from_document(doc: &Document) -> Result<Session, CorruptDo
     })
 }
 
-pub(crate) fn token_to_document(token: &RefreshTokenRecord) -> Document {
-    doc! {
-        "_id": hash_key(&token.hash),
-        "user_id": oid(token.user_id.to_bytes()),
-        "session_id": oid(token.session_id.to_bytes()),
-        "issued_at": date(token.issued_at),
-        "used_at": opt_date(token.used_at),
-        "expires_at": date(token.expires_at),
-    }
+/// The `refresh` field of a session: its family state (`None` once revoked).
+pub(crate) const REFRESH: &str = "refresh";
+
+/// A refresh family as the `refresh` subdocument of its session. Fixed size: three hashes'
+/// worth of binaries, an instant and a counter, whatever the number of rotations.
+pub(crate) fn family_to_document(family: &RefreshFamily) -> Result<Document, CorruptDocument> {
+    let previous = family.previous.as_ref().map_or(Bson::Null, |p| {
+        Bson::Document(doc! {
+            "hash": hash_key(&p.hash),
+            "rotated_at": date(p.rotated_at),
+            "successor": Binary {
+                subtype: BinarySubtype::Generic,
+                bytes: p.successor.as_bytes().to_vec(),
+            },
+        })
+    });
+    Ok(doc! {
+        "generation": generation(family.generation)?,
+        "current": hash_key(&family.current),
+        "previous": previous,
+    })
 }
 
-pub(crate) fn token_from_document(doc: &Document) -> Result<RefreshTokenRecord, CorruptDocument> {
-    let r = Reader::new(doc, REFRESH_TOKENS);
-    let hash: [u8; 32] = doc
-        .get_binary_generic("_id")
-        .ok()
-        .and_then(|bytes| bytes.as_slice().try_into().ok())
-        .ok_or_else(|| r.corrupt("_id"))?;
-    Ok(RefreshTokenRecord {
-        hash: RefreshTokenHash::from_bytes(hash),
-        session_id: SessionId::from_bytes(r.oid("session_id")?),
-        user_id: UserId::from_bytes(r.oid("user_id")?),
-        issued_at: r.time("issued_at")?,
-        used_at: r.opt_time("used_at")?,
-        expires_at: r.time("expires_at")?,
+/// A stored generation: BSON has no unsigned integers, and nothing rotates `i64::MAX` times.
+pub(crate) fn generation(g: u64) -> Result<i64, CorruptDocument> {
+    i64::try_from(g).map_err(|_| CorruptDocument {
+        collection: SESSIONS,
+        field: "refresh.generation",
     })
+}
+
+/// The family of a stored session; `None` when it has none (revoked, or stored by a version
+/// before families).
+pub(crate) fn family_from_document(
+    doc: &Document,
+) -> Result<Option<RefreshFamily>, CorruptDocument> {
+    let Some(refresh) = Reader::new(doc, SESSIONS).opt_document(REFRESH)? else {
+        return Ok(None);
+    };
+    let r = Reader::new(refresh, SESSIONS);
+    let previous = match r.opt_document("previous")? {
+        None => None,
+        Some(p) => {
+            let p = Reader::new(p, SESSIONS);
+            let successor = p
+                .doc
+                .get_binary_generic("successor")
+                .map_err(|_| p.corrupt("successor"))?;
+            Some(RotatedToken {
+                hash: p.hash("hash")?,
+                rotated_at: p.time("rotated_at")?,
+                successor: SealedRefreshToken::from_bytes(successor.clone()),
+            })
+        }
+    };
+    Ok(Some(RefreshFamily {
+        generation: u64::try_from(r.int("generation")?).map_err(|_| r.corrupt("generation"))?,
+        current: r.hash("current")?,
+        previous,
+    }))
 }
 
 pub(crate) fn failure_from_document(doc: &Document) -> Result<FailureState, CorruptDocument> {
@@ -315,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn session_and_token_round_trip() {
+    fn session_and_refresh_family_round_trip() {
         let session = Session {
             id: SessionId::generate(),
             user_id: UserId::generate(),
@@ -327,19 +377,35 @@ mod tests {
             ip: Some("2001:db8::7".parse().unwrap()),
             revoked_at: Some(ts(5)),
         };
-        let doc = session_to_document(&session);
+        let mut doc = session_to_document(&session);
         assert_eq!(session_from_document(&doc).unwrap(), session);
-        let token = RefreshTokenRecord {
-            hash: RefreshTokenHash::from_bytes([7; 32]),
-            session_id: session.id,
-            user_id: session.user_id,
-            issued_at: ts(10),
-            used_at: None,
-            expires_at: ts(20),
+        assert_eq!(
+            family_from_document(&doc).unwrap(),
+            None,
+            "no family stored"
+        );
+        let first = RefreshFamily::first(RefreshTokenHash::from_bytes([7; 32]));
+        let rotated = RefreshFamily {
+            generation: 3,
+            current: RefreshTokenHash::from_bytes([8; 32]),
+            previous: Some(RotatedToken {
+                hash: RefreshTokenHash::from_bytes([7; 32]),
+                rotated_at: ts(9),
+                successor: SealedRefreshToken::from_bytes(vec![1; 121]),
+            }),
         };
-        let doc = token_to_document(&token);
-        assert!(matches!(doc.get("_id"), Some(Bson::Binary(b)) if b.bytes.len() == 32));
-        assert_eq!(token_from_document(&doc).unwrap(), token);
+        for family in [first, rotated] {
+            doc.insert(REFRESH, family_to_document(&family).unwrap());
+            assert_eq!(family_from_document(&doc).unwrap(), Some(family));
+            assert_eq!(session_from_document(&doc).unwrap(), session);
+        }
+        let refresh = doc.get_document(REFRESH).unwrap();
+        assert!(matches!(refresh.get("current"), Some(Bson::Binary(b)) if b.bytes.len() == 32));
+        assert_eq!(refresh.get_i64("generation"), Ok(3));
+        doc.insert(REFRESH, doc! { "generation": -1_i64, "current": hash_key(&RefreshTokenHash::from_bytes([0; 32])) });
+        assert_eq!(family_from_document(&doc).unwrap_err().field, "generation");
+        doc.insert(REFRESH, "not a document");
+        assert_eq!(family_from_document(&doc).unwrap_err().field, REFRESH);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use mongodb::IndexModel;
 use mongodb::bson::{Document, doc};
 use mongodb::options::IndexOptions;
 
-use crate::codec::{LOGIN_FAILURES, REFRESH_TOKENS, SESSIONS, TASKS, USERS};
+use crate::codec::{LOGIN_FAILURES, SESSIONS, TASKS, USERS};
 
 /// One index: its collection, name, keys and options.
 pub(crate) struct IndexSpec {
@@ -85,13 +85,8 @@ pub(crate) fn all() -> Vec<IndexSpec> {
             "sessions_user_created",
             doc! { "user_id": 1, "created_at": -1, "_id": -1 },
         ),
+        // Also ends the refresh family each session carries: no collection of tokens to clean.
         ttl(SESSIONS, "sessions_expiry"),
-        index(
-            REFRESH_TOKENS,
-            "refresh_tokens_user_session",
-            doc! { "user_id": 1, "session_id": 1 },
-        ),
-        ttl(REFRESH_TOKENS, "refresh_tokens_expiry"),
         ttl(LOGIN_FAILURES, "login_failures_expiry"),
     ]
 }

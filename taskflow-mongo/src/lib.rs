@@ -13,10 +13,10 @@
 //! # }
 //! ```
 //!
-//! Collections (`users`, `tasks`, `sessions`, `refresh_tokens`, `login_failures`) are mapped
-//! field by field (ids as `ObjectId`, instants as BSON dates, enums as strings); filters are
-//! built from validated core types only, so no client input can become an operator. Every
-//! task, session and refresh-token command carries `user_id` equality, so a sharded cluster
+//! Collections (`users`, `tasks`, `sessions` with each session's refresh-token family,
+//! `login_failures`) are mapped field by field (ids as `ObjectId`, instants as BSON dates, enums
+//! as strings); filters are built from validated core types only, so no client input can become
+//! an operator. Every task and session command carries `user_id` equality, so a sharded cluster
 //! routes it to one shard (see the crate README for shard keys).
 
 mod codec;
@@ -50,7 +50,7 @@ pub use error::MongoError;
 pub use mongodb;
 pub use taskflow_core as core;
 
-use crate::codec::{LOGIN_FAILURES, REFRESH_TOKENS, SESSIONS, TASKS, USERS};
+use crate::codec::{LOGIN_FAILURES, SESSIONS, TASKS, USERS};
 use crate::error::storage_error;
 
 /// The MongoDB store; cheap to clone, clones share the driver's connection pool.
@@ -61,7 +61,6 @@ pub struct MongoStore {
     users: Collection<Document>,
     tasks: Collection<Document>,
     sessions: Collection<Document>,
-    tokens: Collection<Document>,
     failures: Collection<Document>,
     /// Pool counters and command latencies, when the store built its own client (and so its
     /// event handlers).
@@ -129,7 +128,6 @@ impl MongoStore {
             users: database.collection(USERS),
             tasks: database.collection(TASKS),
             sessions: database.collection(SESSIONS),
-            tokens: database.collection(REFRESH_TOKENS),
             failures: database.collection(LOGIN_FAILURES),
             database,
             client,

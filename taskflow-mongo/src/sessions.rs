@@ -1,19 +1,25 @@
-//! Sessions (`_id` = session id) and their refresh tokens (`_id` = the token's SHA-256, as
-//! BinData; the token itself is never stored). Every command names the user.
+//! Sessions (`_id` = session id), each carrying its refresh-token family in a `refresh`
+//! subdocument (hashes only, and the sealed successor of the previous token; the tokens
+//! themselves are never stored). Every command names the user.
+//!
+//! Commands per operation: create one `insert`; a rotation one `findAndModify` (the filter
+//! requires the active session and its live token, so of concurrent rotations exactly one
+//! matches); the family read one `find`; a revocation one `update` (one `update` for every
+//! session of a user). Reads that do not need the family leave it out by projection.
 
 use async_trait::async_trait;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use taskflow_core::auth::refresh::RefreshTokenHash;
-use taskflow_core::auth::session::{RefreshTokenRecord, Session};
+use taskflow_core::auth::session::{RefreshFamily, Rotation, Session};
 use taskflow_core::domain::{SessionId, UserId};
 use taskflow_core::ports::SessionRepository;
 use taskflow_core::{StorageError, Timestamp};
 
 use crate::MongoStore;
 use crate::codec::{
-    date, hash_key, oid, session_from_document, session_to_document, token_from_document,
-    token_to_document,
+    REFRESH, date, family_from_document, family_to_document, generation, hash_key, oid,
+    session_from_document, session_to_document,
 };
 use crate::error::storage_error;
 
@@ -21,30 +27,15 @@ fn session_key(user: &UserId, id: &SessionId) -> Document {
     doc! { "_id": oid(id.to_bytes()), "user_id": oid(user.to_bytes()) }
 }
 
-fn token_key(user: &UserId, hash: &RefreshTokenHash) -> Document {
-    doc! { "_id": hash_key(hash), "user_id": oid(user.to_bytes()) }
+/// Leaves the family out of session reads that do not need it (every authenticated request
+/// reads its session).
+fn without_family() -> Document {
+    doc! { REFRESH: 0 }
 }
 
-impl MongoStore {
-    /// Forgets the refresh tokens of the given sessions of `user`: a revoked family can never
-    /// be exchanged again, and a later presentation is then plainly unknown.
-    async fn delete_tokens_of(
-        &self,
-        user: &UserId,
-        sessions: Vec<Bson>,
-    ) -> Result<(), StorageError> {
-        if sessions.is_empty() {
-            return Ok(());
-        }
-        self.tokens
-            .delete_many(doc! {
-                "user_id": oid(user.to_bytes()),
-                "session_id": { "$in": sessions },
-            })
-            .await
-            .map(drop)
-            .map_err(storage_error)
-    }
+/// Revokes and forgets the family: a revoked family's tokens can never succeed again.
+fn revocation(now: Timestamp) -> Document {
+    doc! { "$set": { "revoked_at": date(now) }, "$unset": { REFRESH: "" } }
 }
 
 #[async_trait]
@@ -52,15 +43,12 @@ impl SessionRepository for MongoStore {
     async fn create_session(
         &self,
         session: &Session,
-        token: &RefreshTokenRecord,
+        first: &RefreshTokenHash,
     ) -> Result<(), StorageError> {
-        // Session first: a token without its session could only ever be refused.
+        let mut document = session_to_document(session);
+        document.insert(REFRESH, family_to_document(&RefreshFamily::first(*first))?);
         self.sessions
-            .insert_one(session_to_document(session))
-            .await
-            .map_err(storage_error)?;
-        self.tokens
-            .insert_one(token_to_document(token))
+            .insert_one(document)
             .await
             .map(drop)
             .map_err(storage_error)
@@ -74,63 +62,60 @@ impl SessionRepository for MongoStore {
         let found = self
             .sessions
             .find_one(session_key(user, id))
+            .projection(without_family())
             .await
             .map_err(storage_error)?;
         Ok(found.as_ref().map(session_from_document).transpose()?)
     }
 
-    async fn use_refresh_token(
+    async fn rotate_refresh_token(
         &self,
-        user: &UserId,
-        hash: &RefreshTokenHash,
-        now: Timestamp,
-    ) -> Result<Option<RefreshTokenRecord>, StorageError> {
-        let mut unused = token_key(user, hash);
-        unused.insert("used_at", Bson::Null);
-        // One atomic document update: of concurrent callers exactly one matches `used_at: null`.
-        let won = self
-            .tokens
-            .find_one_and_update(unused, doc! { "$set": { "used_at": date(now) } })
-            .return_document(ReturnDocument::Before)
-            .await
-            .map_err(storage_error)?;
-        let record = match won {
-            Some(before) => Some(before),
-            None => self
-                .tokens
-                .find_one(token_key(user, hash))
-                .await
-                .map_err(storage_error)?,
-        };
-        Ok(record.as_ref().map(token_from_document).transpose()?)
-    }
-
-    async fn add_refresh_token(
-        &self,
-        token: &RefreshTokenRecord,
-        idle_expires_at: Timestamp,
-    ) -> Result<bool, StorageError> {
-        let mut active = session_key(&token.user_id, &token.session_id);
-        active.insert("revoked_at", Bson::Null);
-        let touched = self
+        rotation: &Rotation,
+    ) -> Result<Option<Session>, StorageError> {
+        let now = date(rotation.now);
+        let mut live = session_key(&rotation.user_id, &rotation.session_id);
+        live.extend(doc! {
+            "revoked_at": Bson::Null,
+            "expires_at": { "$gt": now },
+            "idle_expires_at": { "$gt": now },
+            "refresh.current": hash_key(&rotation.presented),
+            "refresh.generation": generation(rotation.generation)?,
+        });
+        let family = family_to_document(&RefreshFamily::rotated(rotation))?;
+        let rotated = self
             .sessions
-            .update_one(
-                active,
+            .find_one_and_update(
+                live,
                 doc! { "$set": {
-                    "last_used_at": date(token.issued_at),
-                    "idle_expires_at": date(idle_expires_at),
+                    REFRESH: family,
+                    "last_used_at": now,
+                    "idle_expires_at": date(rotation.idle_expires_at),
                 } },
             )
+            .projection(without_family())
+            .return_document(ReturnDocument::After)
             .await
             .map_err(storage_error)?;
-        if touched.matched_count != 1 {
-            return Ok(false);
-        }
-        self.tokens
-            .insert_one(token_to_document(token))
+        Ok(rotated.as_ref().map(session_from_document).transpose()?)
+    }
+
+    async fn get_refresh_family(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+    ) -> Result<Option<(Session, Option<RefreshFamily>)>, StorageError> {
+        let found = self
+            .sessions
+            .find_one(session_key(user, id))
             .await
             .map_err(storage_error)?;
-        Ok(true)
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        let session = session_from_document(&found)?;
+        // A revoked session's family is forgotten, whatever a racing rotation left behind.
+        let family = family_from_document(&found)?.filter(|_| session.revoked_at.is_none());
+        Ok(Some((session, family)))
     }
 
     async fn revoke_session(
@@ -143,15 +128,10 @@ impl SessionRepository for MongoStore {
         active.insert("revoked_at", Bson::Null);
         let result = self
             .sessions
-            .update_one(active, doc! { "$set": { "revoked_at": date(now) } })
+            .update_one(active, revocation(now))
             .await
             .map_err(storage_error)?;
-        if result.modified_count != 1 {
-            return Ok(false);
-        }
-        self.delete_tokens_of(user, vec![Bson::ObjectId(oid(id.to_bytes()))])
-            .await?;
-        Ok(true)
+        Ok(result.modified_count == 1)
     }
 
     async fn revoke_all_sessions(
@@ -160,28 +140,11 @@ impl SessionRepository for MongoStore {
         now: Timestamp,
     ) -> Result<u64, StorageError> {
         let active = doc! { "user_id": oid(user.to_bytes()), "revoked_at": Bson::Null };
-        // The ids first, for the tokens to forget; the update then revokes every active
-        // session, including one created in between (its tokens merely wait for their TTL:
-        // a revoked session refuses them anyway).
-        let mut cursor = self
-            .sessions
-            .find(active.clone())
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(storage_error)?;
-        let mut ids = Vec::new();
-        while cursor.advance().await.map_err(storage_error)? {
-            let doc = cursor.deserialize_current().map_err(storage_error)?;
-            if let Some(id) = doc.get("_id") {
-                ids.push(id.clone());
-            }
-        }
         let result = self
             .sessions
-            .update_many(active, doc! { "$set": { "revoked_at": date(now) } })
+            .update_many(active, revocation(now))
             .await
             .map_err(storage_error)?;
-        self.delete_tokens_of(user, ids).await?;
         Ok(result.modified_count)
     }
 
@@ -189,6 +152,7 @@ impl SessionRepository for MongoStore {
         let mut cursor = self
             .sessions
             .find(doc! { "user_id": oid(user.to_bytes()), "revoked_at": Bson::Null })
+            .projection(without_family())
             .sort(doc! { "created_at": -1, "_id": -1 })
             .await
             .map_err(storage_error)?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Response;
 use reqwest::header::HeaderMap;
 use serde_json::json;
-use taskflow::core::auth::refresh::RefreshToken;
+use taskflow::core::auth::refresh::{RefreshToken, RefreshTokenKeys};
 use taskflow::core::domain::UserId;
 use taskflow::core::{Clock, ManualClock, SystemClock};
 
@@ -370,14 +370,16 @@ async fn forged_refresh_tokens_naming_a_victim_do_not_spend_the_victims_quota() 
         .parse()
         .expect("a user id");
     // A logged-in attacker writes refresh tokens naming the victim in its own session, whose
-    // CSRF token it holds; the token layout is public, only its secret part is not.
+    // CSRF token it holds; the token layout is public, only its secret part and the server's
+    // tag key are not (its own keys stand in for the guess).
     let attacker = app.register("attacker@example.com").await;
     let session = RefreshToken::parse(attacker.refresh_token())
         .expect("a refresh token")
         .session_id;
+    let guessed_keys = RefreshTokenKeys::random();
     let mut forged_answers = Vec::new();
-    for _ in 0..6 {
-        let (forged, _) = RefreshToken::generate(&victim_id, &session);
+    for generation in 0..6 {
+        let (forged, _) = guessed_keys.mint(&victim_id, &session, generation);
         let presenter = with_refresh_cookie(&attacker, forged.expose());
         let response = app
             .post_empty("/api/v1/auth/refresh", presenter.browser_headers())

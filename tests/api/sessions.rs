@@ -8,6 +8,7 @@ use serde_json::json;
 use taskflow::core::{Clock, ManualClock, SystemClock};
 
 use crate::helpers::*;
+use crate::tokens::{b64url_decode, b64url_encode};
 
 const TOKEN: &str = "/api/v1/auth/token";
 const ME: &str = "/api/v1/auth/me";
@@ -112,21 +113,190 @@ async fn refresh_token_grant_rotates_both_tokens() {
     assert_eq!(me.status(), 200);
 }
 
+/// Issue 14, finding 5: inside the grace window, every replay of the previous token gets the
+/// successor of the first exchange (never another, parallel one), and that successor works.
 #[tokio::test]
-async fn an_immediate_replay_within_the_grace_window_is_accepted() {
+async fn replays_within_the_grace_window_get_the_first_exchanges_successor() {
     let app = TestApp::spawn().await;
     app.register("grace@example.com").await;
     let refresh = token(&app.token_grant("grace@example.com").await, "refresh_token");
     let first = refresh_grant(&app, &refresh).await;
     assert_eq!(first.status(), 200);
-    let replay = refresh_grant(&app, &refresh).await;
-    assert_eq!(
-        replay.status(),
-        200,
-        "a double submit within 10 s is not theft"
+    let first = json_body(first).await;
+    for replay in 0..2 {
+        let again = refresh_grant(&app, &refresh).await;
+        assert_eq!(
+            again.status(),
+            200,
+            "a double submit within 10 s is not theft"
+        );
+        let again = json_body(again).await;
+        assert_eq!(
+            again["refresh_token"], first["refresh_token"],
+            "replay {replay}"
+        );
+        let me = app.get(ME, bearer(&token(&again, "access_token"))).await;
+        assert_eq!(
+            me.status(),
+            200,
+            "the replay's access token is of the same session"
+        );
+    }
+    let next = refresh_grant(&app, &token(&first, "refresh_token")).await;
+    assert_eq!(next.status(), 200, "the one successor keeps working");
+    let next = json_body(next).await;
+    assert_ne!(next["refresh_token"], first["refresh_token"]);
+}
+
+/// Two tabs refreshing by cookie at once: one rotation, and both get the same refresh cookie.
+#[tokio::test]
+async fn concurrent_cookie_refreshes_set_one_refresh_cookie() {
+    let app = TestApp::spawn().await;
+    let user = app.register("two-tabs@example.com").await;
+    let url = format!("{}/api/v1/auth/refresh", app.address);
+    let tabs: Vec<_> = (0..4)
+        .map(|_| {
+            let request = app.client.post(&url).headers(user.browser_headers());
+            tokio::spawn(async move { request.send().await.expect("request sent") })
+        })
+        .collect();
+    let mut refresh_cookies = Vec::new();
+    for tab in tabs {
+        let response = tab.await.expect("join");
+        assert_eq!(response.status(), 200);
+        let cookies = parsed_cookies(&response);
+        refresh_cookies.push(cookies["__Secure-taskflow_refresh"].value.clone());
+    }
+    refresh_cookies.dedup();
+    assert_eq!(refresh_cookies.len(), 1, "{refresh_cookies:?}");
+    assert_ne!(refresh_cookies[0], user.refresh_token());
+}
+
+/// Issue 14, finding 5: a thief who replays a stolen token within the window gets the victim's
+/// own successor, not a chain of his own; once the victim rotates on, the thief's chain is
+/// behind, and using it is reuse: the family is revoked.
+#[tokio::test]
+async fn a_thiefs_replay_within_the_window_yields_no_parallel_chain() {
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let app = TestApp::spawn_with_clock(&[], clock.clone()).await;
+    app.register("victim@example.com").await;
+    let stolen = token(
+        &app.token_grant("victim@example.com").await,
+        "refresh_token",
     );
-    let (first, replay) = (json_body(first).await, json_body(replay).await);
-    assert_ne!(first["refresh_token"], replay["refresh_token"]);
+    let victim = json_body(refresh_grant(&app, &stolen).await).await;
+    clock.advance(Duration::from_secs(3));
+    let thief = refresh_grant(&app, &stolen).await;
+    assert_eq!(thief.status(), 200);
+    let thief = json_body(thief).await;
+    assert_eq!(thief["refresh_token"], victim["refresh_token"], "no fork");
+    clock.advance(Duration::from_secs(60));
+    let victim = json_body(refresh_grant(&app, &token(&victim, "refresh_token")).await).await;
+    clock.advance(Duration::from_secs(60));
+    let detected = refresh_grant(&app, &token(&thief, "refresh_token")).await;
+    assert_problem(detected, 401, "unauthorized").await;
+    for access in [
+        token(&thief, "access_token"),
+        token(&victim, "access_token"),
+    ] {
+        let me = app.get(ME, bearer(&access)).await;
+        assert_problem(me, 401, "unauthorized").await;
+    }
+    let victim_refresh = refresh_grant(&app, &token(&victim, "refresh_token")).await;
+    assert_problem(victim_refresh, 401, "unauthorized").await;
+}
+
+/// Only the immediately previous token gets the grace: one two rotations old is reuse, even
+/// within the window.
+#[tokio::test]
+async fn a_token_two_rotations_old_revokes_the_session_even_within_the_window() {
+    let app = TestApp::spawn().await;
+    app.register("two-old@example.com").await;
+    let first = token(
+        &app.token_grant("two-old@example.com").await,
+        "refresh_token",
+    );
+    let second = json_body(refresh_grant(&app, &first).await).await;
+    let third = json_body(refresh_grant(&app, &token(&second, "refresh_token")).await).await;
+    let old = refresh_grant(&app, &first).await;
+    assert_problem(old, 401, "unauthorized").await;
+    let latest = refresh_grant(&app, &token(&third, "refresh_token")).await;
+    assert_problem(latest, 401, "unauthorized").await;
+}
+
+/// `TASKFLOW_REFRESH_REUSE_GRACE_SECS=0` disables the window: any replay revokes the session.
+#[tokio::test]
+async fn a_grace_window_of_zero_makes_any_replay_revoke_the_session() {
+    let app = TestApp::spawn_with(&[("TASKFLOW_REFRESH_REUSE_GRACE_SECS", "0")]).await;
+    app.register("no-grace@example.com").await;
+    let refresh = token(
+        &app.token_grant("no-grace@example.com").await,
+        "refresh_token",
+    );
+    let rotated = json_body(refresh_grant(&app, &refresh).await).await;
+    let replay = refresh_grant(&app, &refresh).await;
+    assert_problem(replay, 401, "unauthorized").await;
+    let successor = refresh_grant(&app, &token(&rotated, "refresh_token")).await;
+    assert_problem(successor, 401, "unauthorized").await;
+}
+
+/// `TASKFLOW_REFRESH_REUSE_GRACE_SECS` sets the window's length.
+#[tokio::test]
+async fn the_grace_window_has_the_configured_length() {
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let vars = [("TASKFLOW_REFRESH_REUSE_GRACE_SECS", "30")];
+    let app = TestApp::spawn_with_clock(&vars, clock.clone()).await;
+    app.register("long-grace@example.com").await;
+    let refresh = token(
+        &app.token_grant("long-grace@example.com").await,
+        "refresh_token",
+    );
+    let rotated = json_body(refresh_grant(&app, &refresh).await).await;
+    clock.advance(Duration::from_secs(20));
+    let replay = refresh_grant(&app, &refresh).await;
+    assert_eq!(replay.status(), 200, "20 s is within a 30 s window");
+    assert_eq!(
+        json_body(replay).await["refresh_token"],
+        rotated["refresh_token"]
+    );
+    clock.advance(Duration::from_secs(11));
+    let late = refresh_grant(&app, &refresh).await;
+    assert_problem(late, 401, "unauthorized").await;
+}
+
+/// `token` (a refresh token) with the bytes at `range` of its decoded form replaced.
+fn forged(token: &str, range: std::ops::Range<usize>, bytes: &[u8]) -> String {
+    let mut raw = b64url_decode(token);
+    raw[range].copy_from_slice(bytes);
+    b64url_encode(&raw)
+}
+
+/// Session ids are guessable: a refresh token naming a victim's real session, with a made-up
+/// secret, tag or (older) generation, gets 401 and leaves the session alive.
+#[tokio::test]
+async fn made_up_refresh_tokens_naming_a_real_session_never_revoke_it() {
+    let app = TestApp::spawn().await;
+    app.register("forged@example.com").await;
+    let first = token(
+        &app.token_grant("forged@example.com").await,
+        "refresh_token",
+    );
+    let live = json_body(refresh_grant(&app, &first).await).await;
+    let genuine = token(&live, "refresh_token");
+    // Layout: version(1) user(12) session(12) generation(8) secret(32) tag(16).
+    for attempt in [
+        forged(&genuine, 33..65, &[0x5a; 32]),
+        forged(&genuine, 65..81, &[0xa5; 16]),
+        forged(&genuine, 25..33, &0u64.to_be_bytes()),
+        forged(&genuine, 25..33, &7u64.to_be_bytes()),
+    ] {
+        let response = refresh_grant(&app, &attempt).await;
+        assert_problem(response, 401, "unauthorized").await;
+    }
+    let me = app.get(ME, bearer(&token(&live, "access_token"))).await;
+    assert_eq!(me.status(), 200, "the victim's session is alive");
+    let refreshed = refresh_grant(&app, &genuine).await;
+    assert_eq!(refreshed.status(), 200, "and its refresh token still live");
 }
 
 #[tokio::test]

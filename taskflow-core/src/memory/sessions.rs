@@ -1,5 +1,6 @@
-//! Sessions, refresh tokens and login failures in memory. Revoked and expired sessions are
-//! swept (with their tokens) as new ones are created, so memory tracks live sessions only.
+//! Sessions (each with its refresh-token family state) and login failures in memory. Revoked
+//! and expired sessions are swept as new ones are created, so memory tracks live sessions only;
+//! a session's state does not grow with its rotations.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{MemoryStore, read, write};
 use crate::auth::refresh::RefreshTokenHash;
-use crate::auth::session::{RefreshTokenRecord, Session};
+use crate::auth::session::{RefreshFamily, Rotation, Session};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, SessionId, UserId};
@@ -20,13 +21,13 @@ const SWEEP_EVERY: u64 = 1024;
 #[derive(Debug)]
 struct Entry {
     session: Session,
-    tokens: Vec<RefreshTokenHash>,
+    /// `None` once revoked: a revoked family's tokens can never succeed again.
+    family: Option<RefreshFamily>,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct Sessions {
     by_id: HashMap<SessionId, Entry>,
-    tokens: HashMap<RefreshTokenHash, RefreshTokenRecord>,
     inserts: u64,
 }
 
@@ -37,36 +38,27 @@ impl Sessions {
             .filter(|e| e.session.user_id == *user)
     }
 
-    fn revoke(&mut self, id: &SessionId, now: Timestamp) -> bool {
-        let Some(entry) = self.by_id.get_mut(id) else {
-            return false;
-        };
+    fn revoke(entry: &mut Entry, now: Timestamp) -> bool {
         if entry.session.revoked_at.is_some() {
             return false;
         }
         entry.session.revoked_at = Some(now);
-        // A revoked family's tokens can never succeed again; forgetting them frees memory
-        // and makes a later presentation plainly unknown (still 401).
-        for hash in entry.tokens.drain(..) {
-            self.tokens.remove(&hash);
-        }
+        entry.family = None;
         true
     }
 
     fn sweep(&mut self, now: Timestamp) {
-        let dead: Vec<SessionId> = self
-            .by_id
+        self.by_id.retain(|_, e| e.session.is_active(now));
+    }
+
+    /// How many refresh-token hashes are kept, over every session (at most two per session).
+    #[cfg(test)]
+    fn refresh_hashes(&self) -> usize {
+        self.by_id
             .values()
-            .filter(|e| !e.session.is_active(now))
-            .map(|e| e.session.id)
-            .collect();
-        for id in dead {
-            if let Some(entry) = self.by_id.remove(&id) {
-                for hash in entry.tokens {
-                    self.tokens.remove(&hash);
-                }
-            }
-        }
+            .filter_map(|e| e.family.as_ref())
+            .map(|f| 1 + usize::from(f.previous.is_some()))
+            .sum()
     }
 }
 
@@ -75,7 +67,7 @@ impl SessionRepository for MemoryStore {
     async fn create_session(
         &self,
         session: &Session,
-        token: &RefreshTokenRecord,
+        first: &RefreshTokenHash,
     ) -> Result<(), StorageError> {
         let mut state = write(&self.sessions);
         state.inserts += 1;
@@ -85,10 +77,9 @@ impl SessionRepository for MemoryStore {
         if state.by_id.contains_key(&session.id) {
             return Err(StorageError::internal("duplicate session id"));
         }
-        state.tokens.insert(token.hash, *token);
         let entry = Entry {
             session: session.clone(),
-            tokens: vec![token.hash],
+            family: Some(RefreshFamily::first(*first)),
         };
         state.by_id.insert(session.id, entry);
         Ok(())
@@ -108,38 +99,36 @@ impl SessionRepository for MemoryStore {
             .map(|e| e.session.clone()))
     }
 
-    async fn use_refresh_token(
+    async fn rotate_refresh_token(
         &self,
-        user: &UserId,
-        hash: &RefreshTokenHash,
-        now: Timestamp,
-    ) -> Result<Option<RefreshTokenRecord>, StorageError> {
+        rotation: &Rotation,
+    ) -> Result<Option<Session>, StorageError> {
         let mut state = write(&self.sessions);
-        let Some(record) = state.tokens.get_mut(hash).filter(|r| r.user_id == *user) else {
+        let Some(entry) = state.owned_mut(&rotation.user_id, &rotation.session_id) else {
             return Ok(None);
         };
-        let before = *record;
-        record.used_at.get_or_insert(now);
-        Ok(Some(before))
+        let live = entry.session.is_active(rotation.now)
+            && entry.family.as_ref().is_some_and(|f| f.accepts(rotation));
+        if !live {
+            return Ok(None);
+        }
+        entry.family = Some(RefreshFamily::rotated(rotation));
+        entry.session.last_used_at = rotation.now;
+        entry.session.idle_expires_at = rotation.idle_expires_at;
+        Ok(Some(entry.session.clone()))
     }
 
-    async fn add_refresh_token(
+    async fn get_refresh_family(
         &self,
-        token: &RefreshTokenRecord,
-        idle_expires_at: Timestamp,
-    ) -> Result<bool, StorageError> {
-        let mut state = write(&self.sessions);
-        let Some(entry) = state.owned_mut(&token.user_id, &token.session_id) else {
-            return Ok(false);
-        };
-        if entry.session.revoked_at.is_some() {
-            return Ok(false);
-        }
-        entry.session.last_used_at = token.issued_at;
-        entry.session.idle_expires_at = idle_expires_at;
-        entry.tokens.push(token.hash);
-        state.tokens.insert(token.hash, *token);
-        Ok(true)
+        user: &UserId,
+        id: &SessionId,
+    ) -> Result<Option<(Session, Option<RefreshFamily>)>, StorageError> {
+        let state = read(&self.sessions);
+        Ok(state
+            .by_id
+            .get(id)
+            .filter(|e| e.session.user_id == *user)
+            .map(|e| (e.session.clone(), e.family.clone())))
     }
 
     async fn revoke_session(
@@ -149,10 +138,9 @@ impl SessionRepository for MemoryStore {
         now: Timestamp,
     ) -> Result<bool, StorageError> {
         let mut state = write(&self.sessions);
-        if state.owned_mut(user, id).is_none() {
-            return Ok(false);
-        }
-        Ok(state.revoke(id, now))
+        Ok(state
+            .owned_mut(user, id)
+            .is_some_and(|entry| Sessions::revoke(entry, now)))
     }
 
     async fn revoke_all_sessions(
@@ -161,17 +149,16 @@ impl SessionRepository for MemoryStore {
         now: Timestamp,
     ) -> Result<u64, StorageError> {
         let mut state = write(&self.sessions);
-        let ids: Vec<SessionId> = state
+        Ok(state
             .by_id
-            .values()
+            .values_mut()
             .filter(|e| e.session.user_id == *user)
-            .map(|e| e.session.id)
-            .collect();
-        Ok(ids.iter().map(|id| u64::from(state.revoke(id, now))).sum())
+            .map(|e| u64::from(Sessions::revoke(e, now)))
+            .sum())
     }
 
     async fn list_sessions(&self, user: &UserId) -> Result<Vec<Session>, StorageError> {
-        let state = write(&self.sessions);
+        let state = read(&self.sessions);
         let mut sessions: Vec<Session> = state
             .by_id
             .values()
@@ -218,5 +205,66 @@ impl LoginThrottleRepository for MemoryStore {
     async fn clear_login_failures(&self, email: &Email) -> Result<(), StorageError> {
         write(&self.failures).by_email.remove(email);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::refresh::RefreshTokenKeys;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_unix_millis(4_102_444_800_000 + secs * 1000).expect("in range")
+    }
+
+    /// Finding 8 of issue 14: one stored record per rotation, kept for 14 days. A session keeps
+    /// at most two token hashes (the live one and the previous one) however often it rotates.
+    #[tokio::test]
+    async fn a_session_keeps_two_token_hashes_however_often_it_rotates() {
+        let store = MemoryStore::new();
+        let keys = RefreshTokenKeys::random();
+        let session = Session {
+            id: SessionId::generate(),
+            user_id: UserId::generate(),
+            created_at: at(0),
+            last_used_at: at(0),
+            expires_at: at(100_000),
+            idle_expires_at: at(100_000),
+            user_agent: None,
+            ip: None,
+            revoked_at: None,
+        };
+        let (_, mut live) = keys.mint(&session.user_id, &session.id, 0);
+        store.create_session(&session, &live).await.expect("create");
+        assert_eq!(read(&store.sessions).refresh_hashes(), 1);
+        for generation in 0..1000 {
+            let (successor, successor_hash) =
+                keys.mint(&session.user_id, &session.id, generation + 1);
+            let rotation = Rotation {
+                user_id: session.user_id,
+                session_id: session.id,
+                presented: live,
+                generation,
+                successor: successor_hash,
+                sealed_successor: keys.seal(&successor, &live),
+                now: at(i64::try_from(generation).expect("small") + 1),
+                idle_expires_at: at(100_000),
+            };
+            let rotated = store.rotate_refresh_token(&rotation).await.expect("rotate");
+            assert!(rotated.is_some(), "generation {generation}");
+            live = successor_hash;
+        }
+        assert_eq!(read(&store.sessions).refresh_hashes(), 2);
+        let (_, family) = store
+            .get_refresh_family(&session.user_id, &session.id)
+            .await
+            .expect("get")
+            .expect("present");
+        assert_eq!(family.map(|f| f.generation), Some(1000));
+        store
+            .revoke_session(&session.user_id, &session.id, at(2000))
+            .await
+            .expect("revoke");
+        assert_eq!(read(&store.sessions).refresh_hashes(), 0);
     }
 }

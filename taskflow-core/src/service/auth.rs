@@ -4,6 +4,14 @@
 //! Revocation reaches access tokens through a per-request session check: [`AuthService::
 //! authenticate`] verifies the JWT and then loads its session (one keyed read), so a revoked
 //! session stops its access tokens on their very next request, not at their expiry.
+//!
+//! A refresh is one conditional write on the fast path (the live token rotates). Only when
+//! that matches nothing does a second read classify the token ([`crate::auth::session::RefreshFamily::classify`]):
+//! the immediately previous token within the grace window gets the same successor as the
+//! first exchange (unsealed from the session), an older one revokes the family (a third
+//! write), anything else is a plain 401. A token whose tag does not verify (a made-up secret
+//! for a real, guessable session id) is refused before any storage command, so it can never
+//! revoke anyone's session.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +20,10 @@ use crate::auth::csrf::CsrfTokens;
 use crate::auth::input::{Credentials, Registration};
 use crate::auth::jwt::{AccessTokens, IssuedAccessToken, TokenError};
 use crate::auth::password::{Password, PasswordHashError, PasswordHasher, Verification};
-use crate::auth::refresh::{RefreshToken, RefreshTokenHash};
-use crate::auth::session::{ClientMeta, RefreshTokenRecord, Session, SessionPolicy};
+use crate::auth::refresh::{
+    PresentedRefreshToken, RefreshToken, RefreshTokenKeys, SealedRefreshToken,
+};
+use crate::auth::session::{ClientMeta, Presented, Rotation, Session, SessionPolicy};
 use crate::auth::throttle::{LoginAttempt, ThrottlePolicy};
 use crate::clock::{Clock, Timestamp};
 use crate::domain::{SessionId, User, UserId};
@@ -117,6 +127,7 @@ pub struct AuthService {
     hasher: PasswordHasher,
     tokens: Arc<AccessTokens>,
     csrf: Arc<CsrfTokens>,
+    refresh_keys: Arc<RefreshTokenKeys>,
     clock: Arc<dyn Clock>,
     sessions: SessionPolicy,
     throttle: ThrottlePolicy,
@@ -132,12 +143,15 @@ impl std::fmt::Debug for AuthService {
 }
 
 impl AuthService {
-    /// An auth service over `stores`.
+    /// An auth service over `stores`. Every instance of a deployment needs the same
+    /// `refresh_keys` (derived from the shared secret): they verify and unseal each other's
+    /// refresh tokens.
     pub fn new(
         stores: AuthStores,
         hasher: PasswordHasher,
         tokens: AccessTokens,
         csrf: CsrfTokens,
+        refresh_keys: RefreshTokenKeys,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
@@ -145,6 +159,7 @@ impl AuthService {
             hasher,
             tokens: Arc::new(tokens),
             csrf: Arc::new(csrf),
+            refresh_keys: Arc::new(refresh_keys),
             clock,
             sessions: SessionPolicy::default(),
             throttle: ThrottlePolicy::default(),
@@ -276,17 +291,13 @@ impl AuthService {
             created_at: now,
             last_used_at: now,
             expires_at: now.saturating_add(self.sessions.absolute_ttl),
-            idle_expires_at: self.idle_expiry(now, now.saturating_add(self.sessions.absolute_ttl)),
+            idle_expires_at: self.idle_expiry(now),
             user_agent: client.truncated_user_agent(),
             ip: client.ip,
             revoked_at: None,
         };
-        let (refresh, hash) = RefreshToken::generate(user, &session.id);
-        let record = Self::record(hash, &session, now);
-        self.stores
-            .sessions
-            .create_session(&session, &record)
-            .await?;
+        let (refresh, hash) = self.refresh_keys.mint(user, &session.id, 0);
+        self.stores.sessions.create_session(&session, &hash).await?;
         self.issue(
             Principal {
                 user_id: *user,
@@ -298,19 +309,8 @@ impl AuthService {
         )
     }
 
-    fn idle_expiry(&self, now: Timestamp, absolute: Timestamp) -> Timestamp {
-        now.saturating_add(self.sessions.idle_ttl).min(absolute)
-    }
-
-    fn record(hash: RefreshTokenHash, session: &Session, now: Timestamp) -> RefreshTokenRecord {
-        RefreshTokenRecord {
-            hash,
-            session_id: session.id,
-            user_id: session.user_id,
-            issued_at: now,
-            used_at: None,
-            expires_at: session.expires_at,
-        }
+    fn idle_expiry(&self, now: Timestamp) -> Timestamp {
+        now.saturating_add(self.sessions.idle_ttl)
     }
 
     fn issue(
@@ -336,61 +336,101 @@ impl AuthService {
 
     /// Exchanges a refresh token for a new access token and a new refresh token (rotation).
     ///
-    /// Presenting a token that was already exchanged more than the grace window ago is taken
-    /// as theft: the whole session (token family) is revoked, for the thief and the victim.
-    /// Within the grace window (a concurrent double submit) another fresh pair is issued.
+    /// Presenting a token that was already exchanged is taken as theft and revokes the whole
+    /// session (token family), for the thief and the victim; except the immediately previous
+    /// token within the grace window (a concurrent double submit), which gets the same
+    /// successor as its first exchange (and a fresh access token), never a parallel one.
     ///
     /// # Errors
-    /// [`AuthError::Unauthorized`] for an unknown, malformed or expired token or an ended
-    /// session; [`AuthError::RefreshTokenReused`]; [`AuthError::Storage`].
+    /// [`AuthError::Unauthorized`] for an unknown, malformed, forged or expired token or an
+    /// ended session; [`AuthError::RefreshTokenReused`]; [`AuthError::Storage`].
     pub async fn refresh(&self, token: &str) -> Result<IssuedSession, AuthError> {
         let presented = RefreshToken::parse(token).map_err(|_| AuthError::Unauthorized)?;
+        // Before any storage command: a made-up token naming a real session stops here.
+        if !self.refresh_keys.verify(&presented) {
+            return Err(AuthError::Unauthorized);
+        }
         let (user, sid) = (presented.user_id, presented.session_id);
         let now = self.clock.now();
-        let record = self
-            .stores
-            .sessions
-            .use_refresh_token(&user, &presented.hash, now)
-            .await?
-            .filter(|r| r.session_id == sid)
+        let next = presented
+            .generation
+            .checked_add(1)
             .ok_or(AuthError::Unauthorized)?;
-        if let Some(used_at) = record.used_at {
-            let grace_ends = used_at.saturating_add(self.sessions.reuse_grace);
-            if self.sessions.reuse_grace.is_zero() || now > grace_ends {
+        let (successor, successor_hash) = self.refresh_keys.mint(&user, &sid, next);
+        let rotation = Rotation {
+            user_id: user,
+            session_id: sid,
+            presented: presented.hash,
+            generation: presented.generation,
+            successor: successor_hash,
+            sealed_successor: self.refresh_keys.seal(&successor, &presented.hash),
+            now,
+            idle_expires_at: self.idle_expiry(now),
+        };
+        let principal = Principal {
+            user_id: user,
+            session_id: sid,
+        };
+        if let Some(session) = self.stores.sessions.rotate_refresh_token(&rotation).await? {
+            return self.issue(principal, successor, session.expires_at, now);
+        }
+        self.refresh_not_live(&presented, principal, now).await
+    }
+
+    /// The slow path of [`refresh`](Self::refresh): the token was not the live one of an
+    /// active session.
+    async fn refresh_not_live(
+        &self,
+        presented: &PresentedRefreshToken,
+        principal: Principal,
+        now: Timestamp,
+    ) -> Result<IssuedSession, AuthError> {
+        let (user, sid) = (principal.user_id, principal.session_id);
+        let Some((session, Some(family))) =
+            self.stores.sessions.get_refresh_family(&user, &sid).await?
+        else {
+            return Err(AuthError::Unauthorized);
+        };
+        if !session.is_active(now) {
+            return Err(AuthError::Unauthorized);
+        }
+        let grace = self.sessions.reuse_grace;
+        match family.classify(&presented.hash, presented.generation, now, grace) {
+            Presented::GraceReplay(previous) => {
+                let successor = self
+                    .unseal(&previous.successor, presented)
+                    .ok_or(AuthError::Unauthorized)?;
+                self.issue(principal, successor, session.expires_at, now)
+            }
+            Presented::Reuse => {
                 self.stores
                     .sessions
                     .revoke_session(&user, &sid, now)
                     .await?;
-                return Err(AuthError::RefreshTokenReused);
+                Err(AuthError::RefreshTokenReused)
             }
+            // The live token of an active session would have rotated: `Live` after a missed
+            // rotation is a store answering inconsistently; refuse rather than retry.
+            Presented::Live | Presented::Unknown => Err(AuthError::Unauthorized),
         }
-        let session = self
-            .stores
-            .sessions
-            .get_session(&user, &sid)
-            .await?
-            .filter(|s| s.is_active(now) && record.expires_at > now)
-            .ok_or(AuthError::Unauthorized)?;
-        let (refresh, hash) = RefreshToken::generate(&user, &sid);
-        let successor = Self::record(hash, &session, now);
-        let idle = self.idle_expiry(now, session.expires_at);
-        if !self
-            .stores
-            .sessions
-            .add_refresh_token(&successor, idle)
-            .await?
-        {
-            return Err(AuthError::Unauthorized);
-        }
-        self.issue(
-            Principal {
-                user_id: user,
-                session_id: sid,
-            },
-            refresh,
-            session.expires_at,
-            now,
-        )
+    }
+
+    /// The successor sealed beside `presented`, if it opens and is what the rotation minted.
+    fn unseal(
+        &self,
+        sealed: &SealedRefreshToken,
+        presented: &PresentedRefreshToken,
+    ) -> Option<RefreshToken> {
+        let successor = self.refresh_keys.open(sealed, &presented.hash)?;
+        let parsed = RefreshToken::parse(successor.expose()).ok()?;
+        let expected = (
+            presented.user_id,
+            presented.session_id,
+            presented.generation.checked_add(1)?,
+        );
+        let ok = (parsed.user_id, parsed.session_id, parsed.generation) == expected
+            && self.refresh_keys.verify(&parsed);
+        ok.then_some(successor)
     }
 
     /// The caller behind an access token, if the token is valid and its session still active.
@@ -456,7 +496,9 @@ impl AuthService {
     }
 
     /// Ends the session a refresh token belongs to (logout with only the refresh cookie,
-    /// e.g. after the access token expired). Unknown tokens are ignored: logout is idempotent.
+    /// e.g. after the access token expired). A token the server issued for that session ends
+    /// it whatever its generation (an older one presented to `refresh` would revoke the family
+    /// too); a malformed or made-up token is ignored: logout is idempotent.
     ///
     /// # Errors
     /// [`AuthError::Storage`].
@@ -464,19 +506,15 @@ impl AuthService {
         let Ok(presented) = RefreshToken::parse(token) else {
             return Ok(());
         };
-        let now = self.clock.now();
-        let known = self
-            .stores
-            .sessions
-            .use_refresh_token(&presented.user_id, &presented.hash, now)
-            .await?;
-        if known.is_some_and(|r| r.session_id == presented.session_id) {
-            let (user, sid) = (presented.user_id, presented.session_id);
-            self.stores
-                .sessions
-                .revoke_session(&user, &sid, now)
-                .await?;
+        if !self.refresh_keys.verify(&presented) {
+            return Ok(());
         }
+        let now = self.clock.now();
+        let (user, sid) = (presented.user_id, presented.session_id);
+        self.stores
+            .sessions
+            .revoke_session(&user, &sid, now)
+            .await?;
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::StorageError;
 use crate::auth::refresh::RefreshTokenHash;
-use crate::auth::session::{RefreshTokenRecord, Session};
+use crate::auth::session::{RefreshFamily, Rotation, Session};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, PasswordHash, SessionId, Task, TaskId, User, UserId};
@@ -68,11 +68,7 @@ impl TaskRepository for DownStore {
 
 #[async_trait]
 impl SessionRepository for DownStore {
-    async fn create_session(
-        &self,
-        _: &Session,
-        _: &RefreshTokenRecord,
-    ) -> Result<(), StorageError> {
+    async fn create_session(&self, _: &Session, _: &RefreshTokenHash) -> Result<(), StorageError> {
         Err(down())
     }
     async fn get_session(
@@ -82,19 +78,14 @@ impl SessionRepository for DownStore {
     ) -> Result<Option<Session>, StorageError> {
         Err(down())
     }
-    async fn use_refresh_token(
-        &self,
-        _: &UserId,
-        _: &RefreshTokenHash,
-        _: Timestamp,
-    ) -> Result<Option<RefreshTokenRecord>, StorageError> {
+    async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Option<Session>, StorageError> {
         Err(down())
     }
-    async fn add_refresh_token(
+    async fn get_refresh_family(
         &self,
-        _: &RefreshTokenRecord,
-        _: Timestamp,
-    ) -> Result<bool, StorageError> {
+        _: &UserId,
+        _: &SessionId,
+    ) -> Result<Option<(Session, Option<RefreshFamily>)>, StorageError> {
         Err(down())
     }
     async fn revoke_session(

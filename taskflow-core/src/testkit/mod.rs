@@ -199,8 +199,10 @@ macro_rules! repository_conformance_tests {
         $crate::__testkit_cases!(
             $make, session_cases;
             session_round_trips_and_is_user_scoped,
-            refresh_token_use_is_atomic,
-            successor_tokens_follow_the_session,
+            rotation_replaces_the_live_token,
+            concurrent_rotations_of_one_token_rotate_once,
+            rotation_needs_an_active_session_of_its_user,
+            revocation_forgets_the_family,
             revoke_all_is_user_scoped,
             login_attempts_are_reserved_atomically,
         );
@@ -236,6 +238,7 @@ macro_rules! repository_property_tests {
             prop_pages_survive_concurrent_changes,
             prop_altered_cursors_are_rejected,
             prop_updates_bump_version_by_one,
+            prop_refresh_families_follow_the_model,
         );
     };
 }

@@ -1,5 +1,6 @@
 //! Property tests over any store: paging equals the naive model, survives concurrent changes,
-//! rejects altered cursors, and versions grow by exactly one per effective change.
+//! rejects altered cursors, versions grow by exactly one per effective change, and refresh
+//! families rotate as the model says.
 
 use std::collections::HashSet;
 
@@ -9,8 +10,12 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tokio::runtime::Runtime;
 
 use super::{Repositories, TaskSpec, at, model, service};
+use crate::auth::refresh::{RefreshTokenHash, RefreshTokenKeys};
+use crate::auth::session::{RefreshFamily, Rotation, Session};
 use crate::clock::Clock;
-use crate::domain::{Priority, Tag, Tags, Task, TaskDescription, TaskPatch, TaskTitle, UserId};
+use crate::domain::{
+    Priority, SessionId, Tag, Tags, Task, TaskDescription, TaskPatch, TaskTitle, UserId,
+};
 use crate::query::{
     CursorToken, Direction, PageLimit, SearchText, Sort, SortKey, TaskFilter, TaskQuery,
 };
@@ -362,4 +367,136 @@ pub fn prop_updates_bump_version_by_one(runtime: &Runtime, repos: &Repositories,
             Ok(())
         })
     });
+}
+
+#[derive(Debug, Clone)]
+enum FamilyOp {
+    /// Rotate the token `age` rotations old (0: the live one).
+    Rotate { age: usize },
+    /// `racers` concurrent rotations of the live token.
+    Race { racers: usize },
+}
+
+fn family_op() -> impl Strategy<Value = FamilyOp> {
+    prop_oneof![
+        3 => (0..4_usize).prop_map(|age| FamilyOp::Rotate { age }),
+        1 => (2..6_usize).prop_map(|racers| FamilyOp::Race { racers }),
+    ]
+}
+
+/// A session that stays active through any sequence of the property below.
+fn long_session(user: UserId) -> Session {
+    Session {
+        id: SessionId::generate(),
+        user_id: user,
+        created_at: at(0),
+        last_used_at: at(0),
+        expires_at: at(1_000_000),
+        idle_expires_at: at(1_000_000),
+        user_agent: None,
+        ip: None,
+        revoked_at: None,
+    }
+}
+
+fn family_rotation(
+    keys: &RefreshTokenKeys,
+    s: &Session,
+    chain: &[(RefreshTokenHash, u64)],
+    age: usize,
+    now: i64,
+) -> Option<Rotation> {
+    let (presented, generation) = *chain.get(chain.len().checked_sub(1 + age)?)?;
+    let (successor, successor_hash) = keys.mint(&s.user_id, &s.id, generation + 1);
+    Some(Rotation {
+        user_id: s.user_id,
+        session_id: s.id,
+        presented,
+        generation,
+        successor: successor_hash,
+        sealed_successor: keys.seal(&successor, &presented),
+        now: at(now),
+        idle_expires_at: at(now + 1_000_000),
+    })
+}
+
+/// Random sequences of rotations of live and already rotated tokens, some concurrent: only the
+/// live token rotates, exactly one of concurrent rotations wins, and the stored family is
+/// always the model's (live token, generation, and the one previous token with its sealed
+/// successor): nothing acknowledged is lost, and nothing grows.
+pub fn prop_refresh_families_follow_the_model(runtime: &Runtime, repos: &Repositories, cases: u32) {
+    let keys = RefreshTokenKeys::random();
+    run(
+        cases,
+        proptest::collection::vec(family_op(), 1..16),
+        |ops| {
+            runtime.block_on(async {
+                let s = long_session(UserId::generate());
+                let (_, first) = keys.mint(&s.user_id, &s.id, 0);
+                repos
+                    .sessions
+                    .create_session(&s, &first)
+                    .await
+                    .map_err(storage)?;
+                let mut chain = vec![(first, 0_u64)];
+                let mut expected = RefreshFamily::first(first);
+                for (step, op) in ops.into_iter().enumerate() {
+                    let now = i64::try_from(step).unwrap_or(i64::MAX) + 1;
+                    let rotations: Vec<Rotation> = match op {
+                        FamilyOp::Rotate { age } => family_rotation(&keys, &s, &chain, age, now)
+                            .into_iter()
+                            .collect(),
+                        FamilyOp::Race { racers } => (0..racers)
+                            .filter_map(|_| family_rotation(&keys, &s, &chain, 0, now))
+                            .collect(),
+                    };
+                    let live = rotations
+                        .iter()
+                        .filter(|r| r.presented == expected.current)
+                        .count();
+                    let racers: Vec<_> = rotations
+                        .into_iter()
+                        .map(|r| {
+                            let sessions = repos.sessions.clone();
+                            tokio::spawn(
+                                async move { (sessions.rotate_refresh_token(&r).await, r) },
+                            )
+                        })
+                        .collect();
+                    let mut winners = Vec::new();
+                    for racer in racers {
+                        let (result, r) = racer
+                            .await
+                            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                        if result.map_err(storage)?.is_some() {
+                            winners.push(r);
+                        }
+                    }
+                    prop_assert_eq!(
+                        winners.len(),
+                        usize::from(live > 0),
+                        "one winner among live rotations"
+                    );
+                    if let Some(winner) = winners.first() {
+                        prop_assert_eq!(winner.presented, expected.current);
+                        expected = RefreshFamily::rotated(winner);
+                        chain.push((winner.successor, expected.generation));
+                    }
+                    let stored = repos
+                        .sessions
+                        .get_refresh_family(&s.user_id, &s.id)
+                        .await
+                        .map_err(storage)?
+                        .and_then(|(_, family)| family);
+                    prop_assert_eq!(stored.as_ref(), Some(&expected));
+                }
+                Ok(())
+            })
+        },
+    );
+}
+
+#[allow(clippy::needless_pass_by_value)] // shaped for `map_err(storage)`
+fn storage(e: crate::StorageError) -> TestCaseError {
+    TestCaseError::fail(format!("unexpected storage error: {e:?}"))
 }

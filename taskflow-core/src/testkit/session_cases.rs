@@ -1,10 +1,13 @@
-//! Conformance cases for the session and login-throttle ports.
+//! Conformance cases for the session and login-throttle ports: sessions round-trip, refresh
+//! families rotate atomically (exactly one of concurrent rotations of a token wins, the others
+//! change nothing), only an active session of the right user rotates, and revocation forgets
+//! the family.
 
 use std::time::Duration;
 
 use super::{Repositories, at};
-use crate::auth::refresh::RefreshToken;
-use crate::auth::session::{RefreshTokenRecord, Session};
+use crate::auth::refresh::{RefreshTokenHash, RefreshTokenKeys};
+use crate::auth::session::{RefreshFamily, RotatedToken, Rotation, Session};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, SessionId, UserId};
@@ -23,129 +26,230 @@ fn session(user: UserId, created: i64) -> Session {
     }
 }
 
-fn token(session: &Session, issued: i64) -> (RefreshToken, RefreshTokenRecord) {
-    let (token, hash) = RefreshToken::generate(&session.user_id, &session.id);
-    let record = RefreshTokenRecord {
-        hash,
-        session_id: session.id,
-        user_id: session.user_id,
-        issued_at: at(issued),
-        used_at: None,
-        expires_at: session.expires_at,
-    };
-    (token, record)
+/// A token hash of `session` at `generation`.
+fn hash(session: &Session, generation: u64) -> RefreshTokenHash {
+    RefreshTokenKeys::random()
+        .mint(&session.user_id, &session.id, generation)
+        .1
 }
 
-/// A session round-trips in every field and is visible to its user only.
-pub async fn session_round_trips_and_is_user_scoped(repos: &Repositories) {
-    let user = UserId::generate();
-    let s = session(user, 0);
-    let (_, first) = token(&s, 0);
+/// The rotation of `presented` (of `generation`) into a fresh successor at `now`.
+fn rotation(session: &Session, presented: RefreshTokenHash, generation: u64, now: i64) -> Rotation {
+    let keys = RefreshTokenKeys::random();
+    let (successor, successor_hash) = keys.mint(&session.user_id, &session.id, generation + 1);
+    Rotation {
+        user_id: session.user_id,
+        session_id: session.id,
+        presented,
+        generation,
+        successor: successor_hash,
+        sealed_successor: keys.seal(&successor, &presented),
+        now: at(now),
+        idle_expires_at: at(now + 600),
+    }
+}
+
+async fn family(repos: &Repositories, s: &Session) -> Option<RefreshFamily> {
+    repos
+        .sessions
+        .get_refresh_family(&s.user_id, &s.id)
+        .await
+        .expect("get family")
+        .expect("the session exists")
+        .1
+}
+
+async fn created(repos: &Repositories, user: UserId, at_secs: i64) -> (Session, RefreshTokenHash) {
+    let s = session(user, at_secs);
+    let first = hash(&s, 0);
     repos
         .sessions
         .create_session(&s, &first)
         .await
         .expect("create");
+    (s, first)
+}
+
+/// A session round-trips in every field, starts its family at generation 0, and is visible to
+/// its user only.
+pub async fn session_round_trips_and_is_user_scoped(repos: &Repositories) {
+    let user = UserId::generate();
+    let (s, first) = created(repos, user, 0).await;
     let found = repos.sessions.get_session(&user, &s.id).await.expect("get");
     assert_eq!(found, Some(s.clone()));
+    assert_eq!(family(repos, &s).await, Some(RefreshFamily::first(first)));
+    let stranger = UserId::generate();
     let other = repos
         .sessions
-        .get_session(&UserId::generate(), &s.id)
+        .get_session(&stranger, &s.id)
         .await
         .expect("get");
+    assert_eq!(other, None);
+    let other = repos
+        .sessions
+        .get_refresh_family(&stranger, &s.id)
+        .await
+        .expect("get family");
     assert_eq!(other, None);
     let listed = repos.sessions.list_sessions(&user).await.expect("list");
     assert_eq!(listed, vec![s]);
 }
 
-/// A refresh token is won by exactly one of many concurrent users, and a replay sees when
-/// it was first used.
-pub async fn refresh_token_use_is_atomic(repos: &Repositories) {
+/// A rotation replaces the live token and records the session's use; a rotation of anything
+/// but the live token (the replaced one, a wrong generation, an unknown hash) changes nothing.
+pub async fn rotation_replaces_the_live_token(repos: &Repositories) {
     let user = UserId::generate();
-    let s = session(user, 0);
-    let (_, first) = token(&s, 0);
-    repos
+    let (s, first) = created(repos, user, 0).await;
+    let one = rotation(&s, first, 0, 30);
+    let rotated = repos
         .sessions
-        .create_session(&s, &first)
+        .rotate_refresh_token(&one)
         .await
-        .expect("create");
-    let racers: Vec<_> = (0..8)
-        .map(|i| {
-            let sessions = repos.sessions.clone();
-            tokio::spawn(async move {
-                sessions
-                    .use_refresh_token(&user, &first.hash, at(10 + i))
-                    .await
-            })
-        })
-        .collect();
-    let mut winners = 0;
-    let mut first_use = None;
-    for racer in racers {
-        let before = racer
-            .await
-            .expect("join")
-            .expect("use")
-            .expect("known token");
-        assert_eq!(before.session_id, s.id);
-        match before.used_at {
-            None => winners += 1,
-            Some(t) => assert!(first_use.replace(t).is_none_or(|prev| prev == t)),
-        }
-    }
-    assert_eq!(winners, 1);
-    let replay = repos
-        .sessions
-        .use_refresh_token(&user, &first.hash, at(99))
-        .await
-        .expect("use");
-    let used_at = replay.expect("known").used_at.expect("used");
-    assert!(used_at >= at(10) && used_at < at(18));
-    let stranger = repos
-        .sessions
-        .use_refresh_token(&UserId::generate(), &first.hash, at(99))
-        .await;
+        .expect("rotate")
+        .expect("the live token rotates");
     assert_eq!(
-        stranger.expect("use"),
-        None,
-        "another user's token is unknown"
+        (rotated.last_used_at, rotated.idle_expires_at),
+        (at(30), at(630))
     );
-}
-
-/// Successor tokens record the session's use, and are refused once the session is revoked.
-pub async fn successor_tokens_follow_the_session(repos: &Repositories) {
-    let user = UserId::generate();
-    let s = session(user, 0);
-    let (_, first) = token(&s, 0);
-    repos
-        .sessions
-        .create_session(&s, &first)
-        .await
-        .expect("create");
-    let (_, second) = token(&s, 30);
+    assert_eq!(
+        (rotated.id, rotated.created_at, rotated.expires_at),
+        (s.id, s.created_at, s.expires_at)
+    );
+    let after_one = RefreshFamily {
+        generation: 1,
+        current: one.successor,
+        previous: Some(RotatedToken {
+            hash: first,
+            rotated_at: at(30),
+            successor: one.sealed_successor.clone(),
+        }),
+    };
+    assert_eq!(family(repos, &s).await, Some(after_one.clone()));
+    let stored = repos.sessions.get_session(&user, &s.id).await.expect("get");
+    assert_eq!(stored, Some(rotated));
+    for stale in [
+        rotation(&s, first, 0, 31),
+        rotation(&s, one.successor, 0, 31),
+        rotation(&s, one.successor, 2, 31),
+        rotation(&s, hash(&s, 1), 1, 31),
+    ] {
+        let result = repos.sessions.rotate_refresh_token(&stale).await;
+        assert_eq!(result.expect("rotate"), None, "{stale:?}");
+    }
+    assert_eq!(family(repos, &s).await, Some(after_one), "nothing changed");
+    let two = rotation(&s, one.successor, 1, 40);
     assert!(
         repos
             .sessions
-            .add_refresh_token(&second, at(630))
+            .rotate_refresh_token(&two)
             .await
-            .expect("add")
+            .expect("rotate")
+            .is_some()
     );
-    let found = repos
+    let after_two = family(repos, &s).await.expect("a family");
+    assert_eq!(
+        (after_two.generation, after_two.current),
+        (2, two.successor)
+    );
+    assert_eq!(
+        after_two
+            .previous
+            .map(|p| (p.hash, p.rotated_at, p.successor)),
+        Some((one.successor, at(40), two.sealed_successor)),
+        "only the immediately previous token is kept"
+    );
+}
+
+/// Of concurrent rotations of one token exactly one succeeds; the family then holds the
+/// winner's successor (nothing acknowledged is lost) and the losers changed nothing.
+pub async fn concurrent_rotations_of_one_token_rotate_once(repos: &Repositories) {
+    let user = UserId::generate();
+    let (s, first) = created(repos, user, 0).await;
+    let rotations: Vec<Rotation> = (0..8).map(|i| rotation(&s, first, 0, 10 + i)).collect();
+    let racers: Vec<_> = rotations
+        .iter()
+        .cloned()
+        .map(|r| {
+            let sessions = repos.sessions.clone();
+            tokio::spawn(async move { (sessions.rotate_refresh_token(&r).await, r) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for racer in racers {
+        let (result, r) = racer.await.expect("join");
+        if let Some(session) = result.expect("rotate") {
+            assert_eq!(session.last_used_at, r.now);
+            winners.push(r);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rotation wins");
+    let winner = &winners[0];
+    let expected = RefreshFamily::rotated(winner);
+    assert_eq!(family(repos, &s).await, Some(expected));
+    let stored = repos
         .sessions
         .get_session(&user, &s.id)
         .await
         .expect("get")
         .expect("present");
     assert_eq!(
-        (found.last_used_at, found.idle_expires_at),
-        (at(30), at(630))
+        (stored.last_used_at, stored.idle_expires_at),
+        (winner.now, winner.idle_expires_at)
     );
-    let fresh = repos
-        .sessions
-        .use_refresh_token(&user, &second.hash, at(40))
-        .await
-        .expect("use");
-    assert_eq!(fresh.expect("known").used_at, None);
+}
+
+/// Only an active session of the rotation's user rotates: another user's id, a revoked
+/// session, and a session past either end change nothing.
+pub async fn rotation_needs_an_active_session_of_its_user(repos: &Repositories) {
+    let user = UserId::generate();
+    let (s, first) = created(repos, user, 0).await;
+    let mut stranger = rotation(&s, first, 0, 10);
+    stranger.user_id = UserId::generate();
+    let idle_over = rotation(&s, first, 0, 600);
+    let expired = rotation(&s, first, 0, 3600);
+    for refused in [stranger, idle_over, expired] {
+        let result = repos.sessions.rotate_refresh_token(&refused).await;
+        assert_eq!(result.expect("rotate"), None, "{refused:?}");
+    }
+    assert_eq!(family(repos, &s).await, Some(RefreshFamily::first(first)));
+    assert!(
+        repos
+            .sessions
+            .revoke_session(&user, &s.id, at(20))
+            .await
+            .expect("revoke")
+    );
+    let after_revoke = rotation(&s, first, 0, 21);
+    let result = repos.sessions.rotate_refresh_token(&after_revoke).await;
+    assert_eq!(result.expect("rotate"), None);
+    assert_eq!(
+        family(repos, &s).await,
+        None,
+        "a revoked family is forgotten"
+    );
+}
+
+/// Revocation is once, forgets the family, and hides the session from listings.
+pub async fn revocation_forgets_the_family(repos: &Repositories) {
+    let user = UserId::generate();
+    let (s, first) = created(repos, user, 0).await;
+    let one = rotation(&s, first, 0, 30);
+    assert!(
+        repos
+            .sessions
+            .rotate_refresh_token(&one)
+            .await
+            .expect("rotate")
+            .is_some()
+    );
+    assert!(
+        !repos
+            .sessions
+            .revoke_session(&UserId::generate(), &s.id, at(49))
+            .await
+            .expect("another user's revoke")
+    );
+    assert!(family(repos, &s).await.is_some());
     assert!(
         repos
             .sessions
@@ -160,16 +264,17 @@ pub async fn successor_tokens_follow_the_session(repos: &Repositories) {
             .await
             .expect("again")
     );
-    let (_, third) = token(&s, 60);
-    assert!(
-        !repos
-            .sessions
-            .add_refresh_token(&third, at(660))
-            .await
-            .expect("add")
+    let (revoked, family) = repos
+        .sessions
+        .get_refresh_family(&user, &s.id)
+        .await
+        .expect("get family")
+        .expect("still stored");
+    assert_eq!((revoked.revoked_at, family), (Some(at(50)), None));
+    assert_eq!(
+        repos.sessions.get_session(&user, &s.id).await.expect("get"),
+        Some(revoked)
     );
-    let revoked = repos.sessions.get_session(&user, &s.id).await.expect("get");
-    assert_eq!(revoked.and_then(|s| s.revoked_at), Some(at(50)));
     assert!(
         repos
             .sessions
@@ -187,7 +292,7 @@ pub async fn revoke_all_is_user_scoped(repos: &Repositories) {
     for s in &sessions {
         repos
             .sessions
-            .create_session(s, &token(s, 0).1)
+            .create_session(s, &hash(s, 0))
             .await
             .expect("create");
     }
@@ -222,6 +327,10 @@ pub async fn revoke_all_is_user_scoped(repos: &Repositories) {
             .expect("list")
             .is_empty()
     );
+    for s in &sessions[..2] {
+        assert_eq!(family(repos, s).await, None, "ada's families are forgotten");
+    }
+    assert!(family(repos, &sessions[2]).await.is_some());
     let bobs = repos.sessions.list_sessions(&bob).await.expect("list");
     assert_eq!(bobs, vec![sessions[2].clone()]);
 }

@@ -1,5 +1,5 @@
 //! MongoDB-specific behaviour beyond the shared conformance suite: query plans, command
-//! scoping, indexes, configuration and outages.
+//! scoping, indexes, configuration, outages, and the storage and commands of refresh families.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,3 +9,4 @@ mod fault;
 mod indexes;
 mod monitoring;
 mod pool;
+mod refresh;

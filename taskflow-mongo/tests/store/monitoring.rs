@@ -1,14 +1,14 @@
-//! Command monitoring: every command sent to the tasks, sessions and refresh_tokens
-//! collections carries `user_id` equality in its filter (or, for inserts, in each document),
-//! so a sharded cluster routes every one of them to a single shard.
+//! Command monitoring: every command sent to the tasks and sessions collections carries
+//! `user_id` equality in its filter (or, for inserts, in each document), so a sharded cluster
+//! routes every one of them to a single shard; and a refresh costs the commands it should.
 
 use std::sync::{Arc, Mutex};
 
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
-use taskflow_core::auth::refresh::RefreshToken;
-use taskflow_core::auth::session::{RefreshTokenRecord, Session};
+use taskflow_core::auth::refresh::{RefreshTokenHash, RefreshTokenKeys};
+use taskflow_core::auth::session::{Rotation, Session};
 use taskflow_core::auth::throttle::ThrottlePolicy;
 use taskflow_core::domain::{Email, Priority, SessionId, Tag, TaskPatch, TaskTitle, UserId};
 use taskflow_core::ports::{LoginThrottleRepository, SessionRepository, TaskRepository};
@@ -17,7 +17,7 @@ use taskflow_core::testkit::{TaskSpec, at};
 
 use crate::common;
 
-const SCOPED: [&str; 3] = ["tasks", "sessions", "refresh_tokens"];
+const SCOPED: [&str; 2] = ["tasks", "sessions"];
 
 /// Commands that carry no query: administration (index creation at start-up, the test's
 /// own database drop) and cursor continuations of an already checked `find`/`aggregate`.
@@ -92,11 +92,11 @@ fn the_checker_catches_unscoped_commands() {
         ),
         (
             "delete",
-            doc! { "delete": "refresh_tokens", "deletes": [{ "q": { "session_id": 1 } }] },
+            doc! { "delete": "sessions", "deletes": [{ "q": { "session_id": 1 } }] },
         ),
         (
             "findAndModify",
-            doc! { "findAndModify": "refresh_tokens", "query": { "_id": 1 } },
+            doc! { "findAndModify": "sessions", "query": { "_id": 1 } },
         ),
         (
             "aggregate",
@@ -126,15 +126,24 @@ fn session(user: UserId, created: i64) -> Session {
     }
 }
 
-fn token(session: &Session, issued: i64) -> RefreshTokenRecord {
-    let (_, hash) = RefreshToken::generate(&session.user_id, &session.id);
-    RefreshTokenRecord {
-        hash,
-        session_id: session.id,
+fn hash(session: &Session) -> RefreshTokenHash {
+    RefreshTokenKeys::random()
+        .mint(&session.user_id, &session.id, 0)
+        .1
+}
+
+fn rotation(session: &Session, presented: RefreshTokenHash, generation: u64, now: i64) -> Rotation {
+    let keys = RefreshTokenKeys::random();
+    let (successor, successor_hash) = keys.mint(&session.user_id, &session.id, generation + 1);
+    Rotation {
         user_id: session.user_id,
-        issued_at: at(issued),
-        used_at: None,
-        expires_at: session.expires_at,
+        session_id: session.id,
+        presented,
+        generation,
+        successor: successor_hash,
+        sealed_successor: keys.seal(&successor, &presented),
+        now: at(now),
+        idle_expires_at: at(now + 600),
     }
 }
 
@@ -217,34 +226,38 @@ async fn every_scoped_command_names_the_user() {
     store.task_stats(&user, at(3)).await.expect("stats");
     assert!(store.delete_task(&user, &task.id).await.expect("delete"));
 
-    // Sessions and refresh tokens.
+    // Sessions and their refresh families.
     let (first, second) = (session(user, 0), session(user, 1));
-    let first_token = token(&first, 0);
+    let first_token = hash(&first);
     store
         .create_session(&first, &first_token)
         .await
         .expect("create");
     store
-        .create_session(&second, &token(&second, 1))
+        .create_session(&second, &hash(&second))
         .await
         .expect("create");
     store.get_session(&user, &first.id).await.expect("get");
-    let won = store
-        .use_refresh_token(&user, &first_token.hash, at(2))
-        .await
-        .expect("use");
-    assert_eq!(won.expect("known").used_at, None);
-    let replay = store
-        .use_refresh_token(&user, &first_token.hash, at(3))
-        .await
-        .expect("use again");
-    assert!(replay.expect("known").used_at.is_some());
+    let live = rotation(&first, first_token, 0, 2);
     assert!(
         store
-            .add_refresh_token(&token(&first, 4), at(604))
+            .rotate_refresh_token(&live)
             .await
-            .expect("add")
+            .expect("rotate")
+            .is_some()
     );
+    let replay = rotation(&first, first_token, 0, 3);
+    assert!(
+        store
+            .rotate_refresh_token(&replay)
+            .await
+            .expect("rotate")
+            .is_none()
+    );
+    store
+        .get_refresh_family(&user, &first.id)
+        .await
+        .expect("family");
     store.list_sessions(&user).await.expect("list");
     assert!(
         store
@@ -252,11 +265,13 @@ async fn every_scoped_command_names_the_user() {
             .await
             .expect("revoke")
     );
+    let after = rotation(&first, live.successor, 1, 6);
     assert!(
-        !store
-            .add_refresh_token(&token(&first, 6), at(606))
+        store
+            .rotate_refresh_token(&after)
             .await
-            .expect("add to revoked")
+            .expect("rotate")
+            .is_none()
     );
     assert_eq!(
         store.revoke_all_sessions(&user, at(7)).await.expect("all"),
@@ -295,10 +310,7 @@ async fn every_scoped_command_names_the_user() {
         "sessions.insert",
         "sessions.find",
         "sessions.update",
-        "refresh_tokens.insert",
-        "refresh_tokens.findAndModify",
-        "refresh_tokens.find",
-        "refresh_tokens.delete",
+        "sessions.findAndModify",
     ] {
         assert!(seen.contains(expected), "no {expected} was sent: {seen:?}");
     }
