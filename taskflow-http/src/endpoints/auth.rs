@@ -231,7 +231,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
 /// half of a double submission and the caller holds the session already.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
     path = "/api/v1/auth/csrf",

@@ -23,7 +23,7 @@ export interface paths {
          *     half of a double submission and the caller holds the session already.
          *
          *     # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         get: operations["csrf"];
         put?: never;
