@@ -101,7 +101,8 @@ export function onSessionEnded(listener: () => void): () => void {
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** Answers whose 401 means "wrong credentials" or "no session", not "refresh and retry". */
+/** Answers whose 401 means "wrong credentials" or "no session", not "refresh and retry"
+ * (matched at the end of the path: the API may sit under a prefix). */
 const NO_REFRESH = new Set([
   '/api/v1/auth/login',
   '/api/v1/auth/register',
@@ -143,7 +144,8 @@ async function sessionFetch(request: Request): Promise<Response> {
   // A body can be sent once: the retry needs its own copy, taken before sending.
   const retry = request.clone();
   const response = await send(request);
-  if (response.status !== 401 || NO_REFRESH.has(new URL(request.url).pathname)) {
+  const path = new URL(request.url).pathname;
+  if (response.status !== 401 || [...NO_REFRESH].some((endpoint) => path.endsWith(endpoint))) {
     return response;
   }
   const outcome = generation !== sentIn ? 'refreshed' : await refreshOnce();
