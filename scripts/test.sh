@@ -216,10 +216,17 @@ if [[ $status -eq 0 && $# -eq 0 ]]; then
     bash "$REPO_ROOT/scripts/smoke.sh" 2>&1 | tee -a "$TEST_LOG" || status=$?
 fi
 
+# The reference web client in a real browser (Chromium, Playwright) against both example
+# servers, same origin and cross origin; installs chromium and nginx with apt and runs npm ci.
+if [[ $status -eq 0 && $# -eq 0 ]]; then
+    step "e2e: the web client in Chromium against each example server, in both deployments"
+    bash "$REPO_ROOT/scripts/e2e.sh" 2>&1 | tee -a "$TEST_LOG" || status=$?
+fi
+
 # One closing line for the whole run: cargo prints a result line per test binary, the last of
-# which (an empty doc-test binary) would otherwise read as "0 passed"; scripts/smoke.sh adds
-# its own `smoke result:` line.
-awk '/^(test|smoke) result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+# which (an empty doc-test binary) would otherwise read as "0 passed"; scripts/smoke.sh and
+# scripts/e2e.sh add their own `smoke result:` and `e2e result:` lines.
+awk '/^(test|smoke|e2e) result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "\nsummary: %d passed, %d failed\n", p, f }' "$TEST_LOG"
 rm -f "$TEST_LOG"
 exit "$status"

@@ -43,6 +43,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/token", post(token))
         .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/csrf", get(csrf))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/logout-all", post(logout_all))
         .route("/api/v1/auth/me", get(me))
@@ -146,6 +147,11 @@ async fn token(State(app): State<App>, request: Request) -> Response {
 async fn refresh(State(app): State<App>, request: Request) -> Response {
     let ctx = context(&app, &request);
     respond(&app, &ctx, auth::refresh(&app, &ctx)).await
+}
+
+async fn csrf(State(app): State<App>, request: Request) -> Response {
+    let ctx = context(&app, &request);
+    respond(&app, &ctx, auth::csrf(&app, &ctx)).await
 }
 
 async fn logout(State(app): State<App>, request: Request) -> Response {

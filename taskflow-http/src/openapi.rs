@@ -141,7 +141,7 @@ impl Modify for ServerResponses {
 #[openapi(
     info(title = "TaskFlow API", version = "1.0.0", description = "Users, their tasks, login. See the HTTP contract for cookies, CSRF and rate limits."),
     paths(
-        auth::register, auth::login, auth::token, auth::refresh, auth::logout, auth::logout_all, auth::me,
+        auth::register, auth::login, auth::token, auth::refresh, auth::csrf, auth::logout, auth::logout_all, auth::me,
         tasks::create, tasks::list, tasks::get, tasks::update, tasks::delete, tasks::stats,
         ops::live, ops::ready, ops::openapi,
     ),

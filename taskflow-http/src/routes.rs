@@ -11,6 +11,7 @@ pub fn template(path: &str) -> &'static str {
         "/api/v1/auth/login" => "/api/v1/auth/login",
         "/api/v1/auth/token" => "/api/v1/auth/token",
         "/api/v1/auth/refresh" => "/api/v1/auth/refresh",
+        "/api/v1/auth/csrf" => "/api/v1/auth/csrf",
         "/api/v1/auth/logout" => "/api/v1/auth/logout",
         "/api/v1/auth/logout-all" => "/api/v1/auth/logout-all",
         "/api/v1/auth/me" => "/api/v1/auth/me",
@@ -47,6 +48,8 @@ pub enum Endpoint {
     Token,
     /// `POST /api/v1/auth/refresh`.
     Refresh,
+    /// `GET /api/v1/auth/csrf`.
+    Csrf,
     /// `POST /api/v1/auth/logout`.
     Logout,
     /// `POST /api/v1/auth/logout-all`.
@@ -100,6 +103,7 @@ pub fn endpoint(template: &str, method: &Method) -> Result<Endpoint, Miss> {
         ("/api/v1/auth/login", "POST") => Endpoint::Login,
         ("/api/v1/auth/token", "POST") => Endpoint::Token,
         ("/api/v1/auth/refresh", "POST") => Endpoint::Refresh,
+        ("/api/v1/auth/csrf", "GET") => Endpoint::Csrf,
         ("/api/v1/auth/logout", "POST") => Endpoint::Logout,
         ("/api/v1/auth/logout-all", "POST") => Endpoint::LogoutAll,
         ("/api/v1/auth/me", "GET") => Endpoint::Me,
@@ -126,6 +130,7 @@ pub fn allowed_methods(template: &str) -> &'static str {
         "/api/v1/tasks/{id}" => "GET, PATCH, DELETE",
         "/api/v1/tasks/stats"
         | "/api/v1/auth/me"
+        | "/api/v1/auth/csrf"
         | "/api/v1/openapi.json"
         | "/health/live"
         | "/health/ready"
@@ -145,6 +150,8 @@ mod tests {
         assert_eq!(template("/api/v1/tasks/a/b"), "unmatched");
         assert_eq!(template("/nope"), "unmatched");
         assert_eq!(allowed_methods("/api/v1/tasks/{id}"), "GET, PATCH, DELETE");
+        assert_eq!(template("/api/v1/auth/csrf"), "/api/v1/auth/csrf");
+        assert_eq!(allowed_methods("/api/v1/auth/csrf"), "GET");
         assert_eq!(task_id("/api/v1/tasks/%FF"), "%FF");
     }
 
@@ -157,6 +164,7 @@ mod tests {
             "/api/v1/auth/login",
             "/api/v1/auth/token",
             "/api/v1/auth/refresh",
+            "/api/v1/auth/csrf",
             "/api/v1/auth/logout",
             "/api/v1/auth/logout-all",
             "/api/v1/auth/me",
@@ -205,7 +213,7 @@ mod tests {
             endpoints.len(),
             "one route and method per endpoint"
         );
-        assert_eq!(distinct.len(), 17);
+        assert_eq!(distinct.len(), 18);
         assert_eq!(endpoint("unmatched", &Method::GET), Err(Miss::NotFound));
     }
 }

@@ -54,6 +54,7 @@ pub(crate) async fn dispatch(app: App, request: Request<impl Body>) -> Response 
         Endpoint::Login => h::login(app, ctx, body).await,
         Endpoint::Token => h::token(app, ctx, body).await,
         Endpoint::Refresh => h::refresh(app, ctx).await,
+        Endpoint::Csrf => h::csrf(app, ctx).await,
         Endpoint::Logout => h::logout(app, ctx).await,
         Endpoint::LogoutAll => h::logout_all(app, ctx).await,
         Endpoint::Me => h::me(app, ctx).await,

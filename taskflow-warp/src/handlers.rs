@@ -109,6 +109,11 @@ pub(crate) async fn refresh(app: &App, ctx: &RequestContext) -> Response {
     respond(app, ctx, auth::refresh(app, ctx)).await
 }
 
+/// `GET /api/v1/auth/csrf`.
+pub(crate) async fn csrf(app: &App, ctx: &RequestContext) -> Response {
+    respond(app, ctx, auth::csrf(app, ctx)).await
+}
+
 /// `POST /api/v1/auth/logout`.
 pub(crate) async fn logout(app: &App, ctx: &RequestContext) -> Response {
     respond(app, ctx, auth::logout(app, ctx)).await

@@ -24,7 +24,7 @@ async fn register_answers_201_with_exactly_the_public_user_fields() {
     let text = response.text().await.expect("body");
     assert!(!text.contains("argon2") && !text.contains(TestUser::PASSWORD));
     let body: Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(keys(&body), ["user"]);
+    assert_eq!(keys(&body), ["csrf_token", "user"]);
     let user = &body["user"];
     assert_eq!(keys(user), ["created_at", "email", "id", "name"]);
     assert_eq!(user["email"], "ada@example.com");
@@ -208,8 +208,13 @@ async fn login_answers_200_with_the_user_and_the_access_expiry() {
     assert_eq!(response.status(), 200);
     let user = TestUser::from_response("login@example.com", &response);
     let body = json_body(response).await;
-    assert_eq!(keys(&body), ["access_expires_at", "user"]);
+    assert_eq!(keys(&body), ["access_expires_at", "csrf_token", "user"]);
     assert_eq!(body["user"], registered["user"]);
+    assert_eq!(body["csrf_token"], user.csrf(), "the cookie's token");
+    assert_ne!(
+        body["csrf_token"], registered["csrf_token"],
+        "a new session, a new token"
+    );
     let expires = body["access_expires_at"].as_str().expect("expiry");
     assert!(is_timestamp(expires), "{expires}");
     let (_, claims) = tokens::decode(user.access());
@@ -249,10 +254,11 @@ async fn me_answers_the_account_of_the_session() {
         .await;
     let user = TestUser::from_response("me@example.com", &response);
     let registered = json_body(response).await;
+    assert_eq!(registered["csrf_token"], user.csrf(), "the cookie's token");
     let me = app.get("/api/v1/auth/me", user.browser_headers()).await;
     assert_eq!(me.status(), 200);
     assert_eq!(header(&me, "cache-control"), Some("no-store"));
-    assert_eq!(json_body(me).await, registered);
+    assert_eq!(json_body(me).await["user"], registered["user"]);
 }
 
 #[tokio::test]

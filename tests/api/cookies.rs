@@ -166,6 +166,16 @@ async fn auth_responses_are_never_stored() {
     );
     let mut user = user;
     user.absorb(&refresh);
+    let csrf = app.get("/api/v1/auth/csrf", user.cookie_headers()).await;
+    assert_eq!(csrf.status(), 200);
+    assert_eq!(header(&csrf, "cache-control"), Some("no-store"), "csrf");
+    let anonymous = app.get("/api/v1/auth/csrf", HeaderMap::new()).await;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        header(&anonymous, "cache-control"),
+        Some("no-store"),
+        "csrf refused"
+    );
     let logout_all = app
         .post_empty("/api/v1/auth/logout-all", user.browser_headers())
         .await;

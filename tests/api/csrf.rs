@@ -1,5 +1,7 @@
 //! CSRF: cookie-authenticated unsafe requests need the session's token in `X-CSRF-Token` and,
-//! when they send `Origin`, an allowed one; safe methods and bearer requests need nothing.
+//! when they send `Origin`, an allowed one; safe methods and bearer requests need nothing. A
+//! page on another origin than the API learns the token from the bodies of login, register,
+//! refresh and `GET /api/v1/auth/csrf`, since it cannot read the cookie.
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -183,4 +185,159 @@ async fn refresh_logout_and_logout_all_by_cookie_need_the_csrf_header() {
         200,
         "the session survived every refused request"
     );
+}
+
+/// The headers of a page served from another origin than the API: the browser sends the
+/// API's cookies (CORS with credentials) and the page's `Origin`, but the page cannot read the
+/// CSRF cookie, so its `X-CSRF-Token` is whatever token it learnt from an answer's body.
+fn cross_origin_page(jar: &TestUser, token: &str) -> HeaderMap {
+    with_headers(
+        jar.cookie_headers(),
+        &[("origin", ALLOWED_ORIGIN), ("x-csrf-token", token)],
+    )
+}
+
+/// Writes with `headers` (create, edit, delete), each asserted to succeed.
+async fn assert_writes_pass(app: &TestApp, headers: &HeaderMap, what: &str) {
+    let created = app
+        .request(
+            Method::POST,
+            "/api/v1/tasks",
+            Some(&json!({"title": what})),
+            headers.clone(),
+        )
+        .await;
+    assert_eq!(created.status(), 201, "create with the {what} token");
+    let path = header(&created, "location").expect("location").to_owned();
+    let patched = app
+        .request(
+            Method::PATCH,
+            &path,
+            Some(&json!({"completed": true})),
+            headers.clone(),
+        )
+        .await;
+    assert_eq!(patched.status(), 200, "edit with the {what} token");
+    let deleted = app
+        .request(Method::DELETE, &path, None, headers.clone())
+        .await;
+    assert_eq!(deleted.status(), 204, "delete with the {what} token");
+}
+
+#[tokio::test]
+async fn a_page_on_another_origin_writes_with_the_token_from_the_bodies() {
+    let app = TestApp::spawn().await;
+    let body = json!({"email": "page@example.com", "password": TestUser::PASSWORD});
+    let page_origin = headers(&[("origin", ALLOWED_ORIGIN)]);
+    let registered = app
+        .post("/api/v1/auth/register", &body, page_origin.clone())
+        .await;
+    assert_eq!(registered.status(), 201);
+    assert_eq!(
+        header(&registered, "access-control-allow-credentials"),
+        Some("true")
+    );
+    let mut jar = TestUser::from_response("page@example.com", &registered);
+    let token = json_body(registered).await["csrf_token"]
+        .as_str()
+        .expect("register answers the token")
+        .to_owned();
+    assert_writes_pass(&app, &cross_origin_page(&jar, &token), "register").await;
+
+    let logged_in = app
+        .login_with("page@example.com", TestUser::PASSWORD, page_origin)
+        .await;
+    assert_eq!(logged_in.status(), 200);
+    jar = TestUser::from_response("page@example.com", &logged_in);
+    let token = json_body(logged_in).await["csrf_token"]
+        .as_str()
+        .expect("login answers the token")
+        .to_owned();
+    assert_writes_pass(&app, &cross_origin_page(&jar, &token), "login").await;
+
+    let refreshed = app
+        .post_empty("/api/v1/auth/refresh", cross_origin_page(&jar, &token))
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    jar.absorb(&refreshed);
+    let token = json_body(refreshed).await["csrf_token"]
+        .as_str()
+        .expect("refresh answers the token")
+        .to_owned();
+    assert_writes_pass(&app, &cross_origin_page(&jar, &token), "refresh").await;
+
+    // A reload: the page lost the token from memory; the cookies (and the session) remain.
+    let reloaded = app
+        .get(
+            "/api/v1/auth/csrf",
+            with_headers(jar.cookie_headers(), &[("origin", ALLOWED_ORIGIN)]),
+        )
+        .await;
+    assert_eq!(reloaded.status(), 200);
+    assert_eq!(
+        header(&reloaded, "access-control-allow-origin"),
+        Some(ALLOWED_ORIGIN)
+    );
+    assert_eq!(header(&reloaded, "cache-control"), Some("no-store"));
+    let body = json_body(reloaded).await;
+    assert_eq!(keys(&body), ["csrf_token"]);
+    let token = body["csrf_token"].as_str().expect("token").to_owned();
+    assert_writes_pass(&app, &cross_origin_page(&jar, &token), "csrf endpoint").await;
+
+    let logout = app
+        .post_empty("/api/v1/auth/logout", cross_origin_page(&jar, &token))
+        .await;
+    assert_eq!(logout.status(), 204);
+}
+
+#[tokio::test]
+async fn the_csrf_endpoint_answers_the_token_of_the_callers_session() {
+    let (app, user, _) = setup().await;
+    let other = app.login("csrf@example.com").await;
+    for jar in [&user, &other] {
+        let response = app.get("/api/v1/auth/csrf", jar.cookie_headers()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(json_body(response).await["csrf_token"], jar.csrf());
+    }
+    // A bearer caller gets its own session's token (it needs none, and it holds the session).
+    let grant = app.token_grant("csrf@example.com").await;
+    let access = grant["access_token"].as_str().expect("access");
+    let response = app.get("/api/v1/auth/csrf", bearer(access)).await;
+    assert_eq!(response.status(), 200);
+    let token = json_body(response).await["csrf_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_ne!(token, user.csrf());
+    assert_ne!(token, other.csrf());
+    assert_eq!(token.len(), user.csrf().len());
+}
+
+#[tokio::test]
+async fn the_csrf_endpoint_refuses_anonymous_callers_and_foreign_origins() {
+    let (app, user, _) = setup().await;
+    let anonymous = app.get("/api/v1/auth/csrf", HeaderMap::new()).await;
+    assert_problem(anonymous, 401, "unauthorized").await;
+    let mut stale = user.clone();
+    stale
+        .cookies
+        .retain(|name, _| !name.ends_with("taskflow_access"));
+    let refresh_cookie_only = app.get("/api/v1/auth/csrf", stale.cookie_headers()).await;
+    assert_problem(refresh_cookie_only, 401, "unauthorized").await;
+    for origin in ["https://evil.example.com", "null", "http://app.example.com"] {
+        let foreign = with_headers(user.cookie_headers(), &[("origin", origin)]);
+        let response = app.get("/api/v1/auth/csrf", foreign).await;
+        assert_eq!(header(&response, "access-control-allow-origin"), None);
+        let problem = assert_problem(response, 403, "csrf_failed").await;
+        assert!(
+            !problem.to_string().contains(user.csrf()),
+            "{origin}: no token in the refusal"
+        );
+    }
+    let logged_out = app
+        .post_empty("/api/v1/auth/logout", user.browser_headers())
+        .await;
+    assert_eq!(logged_out.status(), 204);
+    let revoked = app.get("/api/v1/auth/csrf", user.cookie_headers()).await;
+    assert_problem(revoked, 401, "unauthorized").await;
 }

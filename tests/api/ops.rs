@@ -544,6 +544,7 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/token", "post"),
         ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/csrf", "get"),
         ("/api/v1/auth/logout", "post"),
         ("/api/v1/auth/logout-all", "post"),
         ("/api/v1/auth/me", "get"),

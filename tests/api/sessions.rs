@@ -346,10 +346,16 @@ async fn cookie_refresh_rotates_the_refresh_and_access_cookies() {
     }
     user.absorb(&response);
     let body = json_body(response).await;
-    assert_eq!(keys(&body), ["access_expires_at"]);
+    assert_eq!(keys(&body), ["access_expires_at", "csrf_token"]);
     assert!(is_timestamp(
         body["access_expires_at"].as_str().expect("expiry")
     ));
+    assert_eq!(
+        body["csrf_token"],
+        user.csrf(),
+        "the body's token is the cookie's"
+    );
+    assert_eq!(user.csrf(), old.csrf(), "bound to the session, not rotated");
     assert_ne!(user.access(), old.access());
     assert_ne!(user.refresh_token(), old.refresh_token());
     let me = app.get(ME, user.browser_headers()).await;

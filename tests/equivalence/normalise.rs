@@ -169,6 +169,8 @@ impl Normaliser {
                 "request_id" => self.opaque("request-id", text),
                 "access_token" | "refresh_token" => self.opaque("token", text),
                 "next_cursor" => self.opaque("cursor", text),
+                // The CSRF cookie's value, so the same placeholder as the cookie's.
+                "csrf_token" => self.opaque("cookie", text),
                 "created_at" | "updated_at" | "completed_at" | "access_expires_at" => {
                     assert!(is_timestamp(text), "{key}: {text}");
                     "<timestamp>".to_owned()

@@ -105,6 +105,18 @@ pub(crate) async fn authentication(s: &mut Session) -> Credentials {
     alice.absorb(&refreshed);
     s.send("refresh without csrf", 403, refresh.with(alice.cookies()))
         .await;
+    let csrf = || Req::get("/api/v1/auth/csrf");
+    s.send("csrf token", 200, csrf().with(alice.cookies()))
+        .await;
+    s.send("csrf token anonymous", 401, csrf()).await;
+    s.send(
+        "csrf token foreign origin",
+        403,
+        csrf()
+            .with(alice.cookies())
+            .header("origin", "https://evil.example.com"),
+    )
+    .await;
     Credentials {
         alice,
         bearer: third.text("access_token"),

@@ -1,15 +1,20 @@
-//! `/api/v1/auth/*`: register, login, token grants, refresh, logout, logout-all, me.
+//! `/api/v1/auth/*`: register, login, token grants, refresh, the CSRF token, logout,
+//! logout-all, me.
 //!
 //! Login, token and register are rate-limited per client IP before anything else and per
 //! account once the email is known; refresh and logout via cookie carry the CSRF check.
 //! Refresh is rate-limited per client IP before its token is verified, and charged to its
 //! user only once the token proved who that is.
+//!
+//! Every answer that sets the session cookies also carries the session's CSRF token in its
+//! body, and `GET /auth/csrf` hands it out again: a page served from another origin than the
+//! API cannot read the API's CSRF cookie, so the body is where it learns the token.
 
 use http::StatusCode;
 use http::header::{HeaderValue, SET_COOKIE};
 use taskflow_core::auth::input::{LoginInput, RegisterInput, TokenGrantInput};
 use taskflow_core::auth::refresh::RefreshToken;
-use taskflow_core::auth::{ClientNet, RateDecision};
+use taskflow_core::auth::{ClientNet, CsrfError, RateDecision};
 use taskflow_core::domain::Email;
 use taskflow_core::error::ErrorCode;
 use taskflow_core::service::IssuedSession;
@@ -21,7 +26,9 @@ use crate::cookies::CookieKind;
 use crate::headers::{NO_STORE, set_cache_control};
 use crate::metrics::AuthEvent;
 use crate::problem::Problem;
-use crate::views::{LoginView, RefreshView, TokenView, UserEnvelope, UserView};
+use crate::views::{
+    CsrfView, LoginView, RefreshView, RegisterView, TokenView, UserEnvelope, UserView,
+};
 
 fn limit_ip(app: &App, ctx: &RequestContext) -> Result<RateDecision, Problem> {
     let client = ClientNet::of(ctx.client_ip);
@@ -73,7 +80,7 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
     response
 }
 
-/// `POST /api/v1/auth/register`: 201 `{user}` and the session cookies.
+/// `POST /api/v1/auth/register`: 201 `{user, csrf_token}` and the session cookies.
 ///
 /// # Errors
 /// The [`Problem`] to answer instead.
@@ -82,7 +89,7 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
     path = "/api/v1/auth/register",
     tag = "auth",
     request_body = taskflow_core::auth::input::RegisterInput,
-    responses((status = 201, description = "Registered and logged in; sets the session cookies", body = crate::views::UserEnvelope<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 409, description = "Email taken", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+    responses((status = 201, description = "Registered and logged in; sets the session cookies", body = crate::views::RegisterView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 409, description = "Email taken", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let ip = limit_ip(app, ctx)?;
@@ -98,15 +105,17 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     app.0.metrics.auth_event(AuthEvent::Register);
     let mut response = json(
         StatusCode::CREATED,
-        &UserEnvelope {
+        &RegisterView {
             user: UserView::from(&user),
+            csrf_token: &issued.csrf_token,
         },
     );
     set_session_cookies(app, &mut response, &issued);
     Ok(with_limit(no_store(response), &limit))
 }
 
-/// `POST /api/v1/auth/login`: 200 `{user, access_expires_at}` and the session cookies.
+/// `POST /api/v1/auth/login`: 200 `{user, access_expires_at, csrf_token}` and the session
+/// cookies.
 ///
 /// # Errors
 /// The [`Problem`] to answer instead.
@@ -128,6 +137,7 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     let view = LoginView {
         user: UserView::from(&user),
         access_expires_at: issued.access.expires_at,
+        csrf_token: &issued.csrf_token,
     };
     let mut response = json(StatusCode::OK, &view);
     set_session_cookies(app, &mut response, &issued);
@@ -175,7 +185,8 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     Ok(with_limit(no_store(json(StatusCode::OK, &view)), &limit))
 }
 
-/// `POST /api/v1/auth/refresh`: rotates the refresh cookie and re-issues the access cookie.
+/// `POST /api/v1/auth/refresh`: rotates the refresh cookie and re-issues the access cookie;
+/// 200 `{access_expires_at, csrf_token}`.
 ///
 /// # Errors
 /// The [`Problem`] to answer instead.
@@ -183,7 +194,7 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     post,
     path = "/api/v1/auth/refresh",
     tag = "auth",
-    responses((status = 200, description = "Rotated cookies", body = crate::views::RefreshView), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+    responses((status = 200, description = "Rotated cookies", body = crate::views::RefreshView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
     // The token names a user, but anyone can write a token naming anyone: until it is
@@ -211,10 +222,43 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
         StatusCode::OK,
         &RefreshView {
             access_expires_at: issued.access.expires_at,
+            csrf_token: &issued.csrf_token,
         },
     );
     set_session_cookies(app, &mut response, &issued);
     Ok(with_limit(no_store(response), &limit))
+}
+
+/// `GET /api/v1/auth/csrf`: 200 `{csrf_token}`, the CSRF token of the session that
+/// authenticated the request, for a page that lost it from memory (a reload) and cannot read
+/// the CSRF cookie (it is served from another origin than the API).
+///
+/// A request that sends `Origin` must send an allowed one (403 `csrf_failed` otherwise), as
+/// unsafe requests must: CORS already keeps a foreign page from reading the answer, and this
+/// keeps the token from being handed to one even where CORS is bypassed (a proxy that adds
+/// `Access-Control-Allow-Origin` of its own). A bearer caller gets its session's token too:
+/// useless to it (bearer requests need no CSRF token) and harmless, since the token is only
+/// half of a double submission and the caller holds the session already.
+///
+/// # Errors
+/// The [`Problem`] to answer instead.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/csrf",
+    tag = "auth",
+    responses((status = 200, description = "The CSRF token of the caller's session", body = crate::views::CsrfView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "`Origin` is not an allowed origin", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+)]
+pub async fn csrf(app: &App, ctx: &RequestContext) -> Reply {
+    if ctx
+        .origin()
+        .is_some_and(|origin| !app.0.csrf.origins.is_allowed(origin))
+    {
+        return Err(CsrfError::OriginNotAllowed.into());
+    }
+    let caller = authenticate(app, ctx).await?;
+    let token = app.0.csrf.tokens.token_for(&caller.principal.session_id);
+    let response = json(StatusCode::OK, &CsrfView { csrf_token: &token });
+    Ok(with_limit(no_store(response), &caller.limit))
 }
 
 /// `POST /api/v1/auth/logout`: ends this session (by access token, or by the refresh cookie

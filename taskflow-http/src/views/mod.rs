@@ -105,11 +105,22 @@ impl<'a> From<&'a TaskPage> for TaskPageView<'a> {
     }
 }
 
-/// `{user}` (register, me).
+/// `{user}` (me).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserEnvelope<'a> {
     /// The account.
     pub user: UserView<'a>,
+}
+
+/// Registration answer: the account, and the session's CSRF token (which the cookies carry
+/// too, but a page on another origin than the API cannot read them).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegisterView<'a> {
+    /// The account.
+    pub user: UserView<'a>,
+    /// The session's CSRF token, to send as `X-CSRF-Token` on unsafe cookie-authenticated
+    /// requests.
+    pub csrf_token: &'a str,
 }
 
 /// Login answer.
@@ -120,14 +131,26 @@ pub struct LoginView<'a> {
     /// When the access token (cookie) expires.
     #[schema(value_type = String, format = DateTime)]
     pub access_expires_at: Timestamp,
+    /// The session's CSRF token, to send as `X-CSRF-Token` on unsafe cookie-authenticated
+    /// requests.
+    pub csrf_token: &'a str,
 }
 
 /// Refresh answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RefreshView {
+pub struct RefreshView<'a> {
     /// When the new access token (cookie) expires.
     #[schema(value_type = String, format = DateTime)]
     pub access_expires_at: Timestamp,
+    /// The session's CSRF token (unchanged by a refresh: it is bound to the session).
+    pub csrf_token: &'a str,
+}
+
+/// `GET /api/v1/auth/csrf` answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CsrfView<'a> {
+    /// The CSRF token of the session that authenticated the request.
+    pub csrf_token: &'a str,
 }
 
 /// `/auth/token` answer (OAuth 2.0 style, for non-browser clients).
