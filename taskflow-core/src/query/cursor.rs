@@ -36,6 +36,9 @@ pub struct Position {
 pub struct CursorToken(String);
 
 impl CursorToken {
+    /// The longest text a cursor can be (longer ones are rejected before decoding).
+    pub const MAX_LEN: usize = MAX_TOKEN_LEN;
+
     /// Wraps a cursor received from a client; it is only checked when decoded.
     pub fn new(text: impl Into<String>) -> Self {
         Self(text.into())
