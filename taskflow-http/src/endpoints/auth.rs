@@ -73,7 +73,7 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
 /// `POST /api/v1/auth/register`: 201 `{user}` and the session cookies.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/register",
@@ -107,7 +107,7 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// `POST /api/v1/auth/login`: 200 `{user, access_expires_at}` and the session cookies.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -137,7 +137,7 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// tokens are in the body and no cookie is set.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/token",
@@ -178,7 +178,7 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// `POST /api/v1/auth/refresh`: rotates the refresh cookie and re-issues the access cookie.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/refresh",
@@ -216,7 +216,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
 /// when the access token is missing, expired or stale) and clears the cookies.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout",
@@ -246,7 +246,7 @@ pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
 /// `POST /api/v1/auth/logout-all`: ends every session of the caller.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout-all",
@@ -266,7 +266,7 @@ pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
 /// `GET /api/v1/auth/me`: `{user}`.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
     path = "/api/v1/auth/me",

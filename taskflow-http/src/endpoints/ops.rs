@@ -55,7 +55,7 @@ fn ready_value() -> utoipa::openapi::schema::Object {
 /// `GET /health/live`: 200 while the process serves.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(get, path = "/health/live", tag = "operations", security(), responses((status = 200, description = "Serving", body = Live)))]
 pub fn live() -> Reply {
     Ok(json(StatusCode::OK, &Status { status: "ok" }))
@@ -64,7 +64,7 @@ pub fn live() -> Reply {
 /// `GET /health/ready`: 200 when storage answers within two seconds, 503 otherwise.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(get, path = "/health/ready", tag = "operations", security(), responses((status = 200, description = "Storage answers", body = Ready), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json")))]
 pub async fn ready(app: &App) -> Reply {
     match tokio::time::timeout(READY_TIMEOUT, app.0.health.ping()).await {

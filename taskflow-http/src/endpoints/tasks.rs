@@ -43,7 +43,7 @@ fn cacheable(
 /// `POST /api/v1/tasks`: 201 with the task, `Location` and `ETag`.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
     path = "/api/v1/tasks",
@@ -76,7 +76,7 @@ pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// `GET /api/v1/tasks?…`: one page.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
     path = "/api/v1/tasks",
@@ -107,7 +107,7 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
 /// `GET /api/v1/tasks/{id}`.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
     path = "/api/v1/tasks/{id}",
@@ -133,7 +133,7 @@ pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
 /// `PATCH /api/v1/tasks/{id}`.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     patch,
     path = "/api/v1/tasks/{id}",
@@ -174,7 +174,7 @@ pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> 
 /// `DELETE /api/v1/tasks/{id}`: 204.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     delete,
     path = "/api/v1/tasks/{id}",
@@ -195,7 +195,7 @@ pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
 /// `GET /api/v1/tasks/stats`: `{total, completed, open, overdue}`.
 ///
 /// # Errors
-/// The [`Problem`](crate::Problem) to answer instead.
+/// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
     path = "/api/v1/tasks/stats",
