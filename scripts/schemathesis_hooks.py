@@ -10,9 +10,9 @@ answered 401, after which schemathesis replays the request (`retry_on`):
 - The refresh endpoint's credentials are a refresh cookie and the CSRF cookie and header of the
   same session (its `security` says so), which a configured scheme cannot take from one login:
   this provider logs in through POST /api/v1/auth/login and sets all three. Later cases present
-  a refresh token that was already rotated, which the server answers 401 (reuse detection
-  revokes that session); the login and replay that follow exercise rotation and reuse
-  detection along the way.
+  the same, already rotated, refresh token: inside the reuse grace window the server forgives
+  the replay; after it, reuse detection revokes that session and answers 401, and schemathesis
+  logs in again and replays the request.
 
 (Programmatic providers, not `[auth]` in schemathesis.toml: schemathesis drops every
 programmatic provider as soon as the configuration defines any authentication.)
