@@ -62,6 +62,33 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (the OpenAPI document enumerates them).
+    pub const ALL: [Self; 23] = [
+        Self::InvalidBody,
+        Self::ValidationFailed,
+        Self::InvalidQuery,
+        Self::InvalidCursor,
+        Self::NotFound,
+        Self::PreconditionFailed,
+        Self::Conflict,
+        Self::EmailTaken,
+        Self::InvalidCredentials,
+        Self::Unauthorized,
+        Self::CsrfFailed,
+        Self::RateLimited,
+        Self::RouteNotFound,
+        Self::MethodNotAllowed,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::ServiceUnavailable,
+        Self::StorageUnavailable,
+        Self::Internal,
+        Self::Overloaded,
+        Self::Timeout,
+        Self::HttpsRequired,
+        Self::RequestTimeout,
+    ];
+
     /// The wire form of the code.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -226,6 +253,40 @@ mod tests {
         for (code, text) in all {
             assert_eq!(code.as_str(), text);
             assert_eq!(code.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn all_lists_every_code_once_in_order() {
+        // Exhaustive on purpose: a new variant breaks this until it is given its place here and
+        // in `ErrorCode::ALL`.
+        let place = |code: ErrorCode| match code {
+            ErrorCode::InvalidBody => 0,
+            ErrorCode::ValidationFailed => 1,
+            ErrorCode::InvalidQuery => 2,
+            ErrorCode::InvalidCursor => 3,
+            ErrorCode::NotFound => 4,
+            ErrorCode::PreconditionFailed => 5,
+            ErrorCode::Conflict => 6,
+            ErrorCode::EmailTaken => 7,
+            ErrorCode::InvalidCredentials => 8,
+            ErrorCode::Unauthorized => 9,
+            ErrorCode::CsrfFailed => 10,
+            ErrorCode::RateLimited => 11,
+            ErrorCode::RouteNotFound => 12,
+            ErrorCode::MethodNotAllowed => 13,
+            ErrorCode::UnsupportedMediaType => 14,
+            ErrorCode::PayloadTooLarge => 15,
+            ErrorCode::ServiceUnavailable => 16,
+            ErrorCode::StorageUnavailable => 17,
+            ErrorCode::Internal => 18,
+            ErrorCode::Overloaded => 19,
+            ErrorCode::Timeout => 20,
+            ErrorCode::HttpsRequired => 21,
+            ErrorCode::RequestTimeout => 22,
+        };
+        for (i, code) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(place(*code), i, "{code}");
         }
     }
 

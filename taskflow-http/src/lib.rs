@@ -17,6 +17,8 @@ pub mod error_tracking;
 pub mod headers;
 pub mod metrics;
 pub mod openapi;
+#[cfg(test)]
+mod parser_props;
 pub mod problem;
 pub mod routes;
 pub mod serve;

@@ -1,15 +1,23 @@
 //! The OpenAPI 3.1 document of the API, generated from the endpoint annotations and the very
 //! types that (de)serialise requests and responses, so it cannot drift from the code.
+//!
+//! It states every rule of the contract that JSON Schema can express (lengths, patterns,
+//! enumerations, formats, item counts, uniqueness, `additionalProperties: false` on request
+//! bodies; the bounds come from the domain types, see `taskflow_core::openapi`), the
+//! credentials each operation takes (`security: []` where none), and the response headers a
+//! client can rely on. Its unit tests walk the served document and fail when it loses any of
+//! these properties.
 
 use std::sync::OnceLock;
 
+use serde_json::{Value, json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 
 use crate::endpoints::{auth, ops, tasks};
 
 /// Query parameters of `GET /api/v1/tasks` (documentation only: parsing is
-/// `taskflow_core::query::TaskListParams`, which rejects anything else).
+/// `taskflow_core::query::TaskListParams`, which rejects anything else with 400).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
@@ -17,28 +25,65 @@ pub(crate) struct ListParams {
     /// Only done (`true`) or open (`false`) tasks.
     completed: Option<bool>,
     /// Only tasks with this tag.
-    #[param(pattern = "^[a-z0-9_-]{1,32}$")]
+    #[param(schema_with = taskflow_core::openapi::tag)]
     tag: Option<String>,
     /// Only tasks of this priority.
     #[param(inline)]
     priority: Option<taskflow_core::domain::Priority>,
-    /// Only tasks due strictly before this instant (RFC 3339).
+    /// Only tasks due strictly before this instant (RFC 3339). Tasks without a deadline never
+    /// match. With `due_after`, the half-open interval `[due_after, due_before)`; an empty or
+    /// reversed interval matches nothing.
     #[param(format = DateTime)]
     due_before: Option<String>,
-    /// Only tasks due at or after this instant (RFC 3339).
+    /// Only tasks due at or after this instant (RFC 3339). Tasks without a deadline never match.
     #[param(format = DateTime)]
     due_after: Option<String>,
-    /// Case-insensitive substring of the title.
-    #[param(min_length = 1, max_length = 200)]
+    /// Case-insensitive substring of the title (not trimmed).
+    #[param(schema_with = taskflow_core::openapi::search_text)]
     q: Option<String>,
     /// Order: `created_at`, `due_at` or `updated_at`, `-` for descending (default `-created_at`).
+    /// Tasks without a deadline sort after all dated tasks in both directions; ties break on id.
     #[param(inline)]
     sort: Option<SortParam>,
     /// Page size, 1..=100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u8>,
-    /// `next_cursor` of the previous page (same filter and sort).
+    /// `next_cursor` of the previous page, with the same filter and sort. Opaque: a cursor from
+    /// another query or user, or an altered one, is 400 `invalid_cursor`; so is an empty one.
+    #[param(schema_with = taskflow_core::openapi::cursor)]
     cursor: Option<String>,
+}
+
+/// The `{id}` of `/api/v1/tasks/{id}` (documentation only). A text that is not an id names no
+/// task: 404, as for another user's task.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub(crate) struct TaskPath {
+    /// Task id.
+    #[param(schema_with = taskflow_core::openapi::id)]
+    id: String,
+}
+
+/// The conditional request headers of a task read (documentation only).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(crate) struct ReadConditions {
+    /// ETags the client holds: a match answers 304 without a body.
+    #[param(rename = "If-None-Match", nullable = false)]
+    if_none_match: Option<String>,
+}
+
+/// The conditional request header of a task update (documentation only).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub(crate) struct WriteConditions {
+    /// The `ETag` the change is based on (or `*`): when it does not name the current version,
+    /// 412 `precondition_failed` and nothing changes.
+    #[param(rename = "If-Match", nullable = false)]
+    if_match: Option<String>,
 }
 
 #[derive(utoipa::ToSchema)]
@@ -58,29 +103,78 @@ enum SortParam {
     UpdatedAtDesc,
 }
 
+/// The security schemes. Cookie names are those of the secure (default, production) cookie
+/// policy; with `TASKFLOW_COOKIE_SECURE=false` (development only) they lose their prefix.
 struct Security;
 
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
+        let bearer = |description: &str| {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(description))
                     .build(),
+            )
+        };
+        components.add_security_scheme(
+            "bearer",
+            bearer(
+                "`Authorization: Bearer <access token>` from `POST /api/v1/auth/token`; needs no CSRF token.",
+            ),
+        );
+        let cookie = |name: &str, description: &str| {
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                name,
+                description,
+            )))
+        };
+        components.add_security_scheme(
+            "cookie",
+            cookie(
+                "__Host-taskflow_access",
+                "The access cookie set at login, register and refresh (`taskflow_access` with `TASKFLOW_COOKIE_SECURE=false`). Unsafe methods also need the CSRF cookie and header.",
             ),
         );
         components.add_security_scheme(
-            "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("__Host-taskflow_access"))),
+            "refreshCookie",
+            cookie(
+                "__Secure-taskflow_refresh",
+                "The refresh cookie (`Path=/api/v1/auth`; `taskflow_refresh` with `TASKFLOW_COOKIE_SECURE=false`), rotated on every use.",
+            ),
+        );
+        components.add_security_scheme(
+            "csrfCookie",
+            cookie(
+                "__Host-taskflow_csrf",
+                "The CSRF cookie (`taskflow_csrf` with `TASKFLOW_COOKIE_SECURE=false`); readable by scripts.",
+            ),
+        );
+        components.add_security_scheme(
+            "csrfHeader",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "Equal to the CSRF cookie, on every cookie-authenticated unsafe request; an `Origin` it sends must be allowed. Otherwise 403 `csrf_failed`.",
+            ))),
+        );
+        components.add_security_scheme(
+            "metricsToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`Authorization: Bearer <TASKFLOW_METRICS_TOKEN>`: required in production; development needs none.",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
 
-/// The answers the shared server's guard may give to any request (`crate::serve::guard`):
-/// load shedding, the request timeout, and HTTPS required behind a proxy.
+/// The answers the shared server may give to any request (`crate::serve::guard`): HTTPS
+/// required behind a proxy, an unexpected failure, load shedding and the request timeout.
 struct ServerResponses;
 
 impl Modify for ServerResponses {
@@ -99,6 +193,10 @@ impl Modify for ServerResponses {
             (
                 "403",
                 "`https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD)",
+            ),
+            (
+                "500",
+                "`internal`: an unexpected failure (details are logged, never shown)",
             ),
             (
                 "503",
@@ -139,11 +237,11 @@ impl Modify for ServerResponses {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "TaskFlow API", version = "1.0.0", description = "Users, their tasks, login. See the HTTP contract for cookies, CSRF and rate limits."),
+    info(title = "TaskFlow API", version = "1.1.0", description = "Users, their tasks, login. See the HTTP contract for cookies, CSRF and rate limits."),
     paths(
         auth::register, auth::login, auth::token, auth::refresh, auth::csrf, auth::logout, auth::logout_all, auth::me,
         tasks::create, tasks::list, tasks::get, tasks::update, tasks::delete, tasks::stats,
-        ops::live, ops::ready, ops::openapi,
+        ops::live, ops::ready, ops::openapi, ops::metrics,
     ),
     security(("bearer" = []), ("cookie" = [])),
     modifiers(&Security, &ServerResponses),
@@ -153,10 +251,97 @@ struct ApiDoc;
 /// The document as JSON, built once.
 pub fn json() -> &'static [u8] {
     static DOCUMENT: OnceLock<Vec<u8>> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_json()
-            .map(String::into_bytes)
-            .unwrap_or_default()
-    })
+    DOCUMENT.get_or_init(|| serde_json::to_vec(&document()).unwrap_or_default())
 }
+
+/// The generated document with its response headers.
+fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    add_response_headers(&mut doc);
+    doc
+}
+
+/// One response header: every header documented here is sent on every response it is
+/// documented for, hence `required`.
+fn header(description: &str, schema: &Value) -> Value {
+    json!({ "description": description, "required": true, "schema": schema })
+}
+
+/// Adds the response headers clients rely on: `X-Request-Id` on every response, the cache
+/// policy, `ETag` and `Location` where the contract sets them, `Retry-After` on 429 and 503.
+/// (utoipa's header objects have no `required`, so this works on the JSON.)
+fn add_response_headers(doc: &mut Value) {
+    let request_id = header(
+        "The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise.",
+        &json!({ "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" }),
+    );
+    let no_store = header(
+        "Credentials are never stored.",
+        &json!({ "type": "string", "enum": [crate::headers::NO_STORE] }),
+    );
+    let private = header(
+        "Cacheable by the client only, revalidated with `If-None-Match`.",
+        &json!({ "type": "string", "enum": [crate::headers::PRIVATE_NO_CACHE] }),
+    );
+    let etag = header(
+        "Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`).",
+        &json!({ "type": "string", "pattern": "^(W/)?\"[A-Za-z0-9_-]+\"$" }),
+    );
+    let location = header(
+        "The new task's URL.",
+        &json!({ "type": "string", "pattern": "^/api/v1/tasks/[0-9a-f]{24}$" }),
+    );
+    let retry_after = header(
+        "Seconds to wait before trying again.",
+        &json!({ "type": "string", "pattern": "^[0-9]+$" }),
+    );
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            for (status, response) in responses.iter_mut() {
+                let mut headers = vec![("X-Request-Id", &request_id)];
+                if path.starts_with("/api/v1/auth/") {
+                    headers.push(("Cache-Control", &no_store));
+                }
+                if path.starts_with("/api/v1/tasks")
+                    && matches!(status.as_str(), "200" | "201" | "304")
+                {
+                    headers.push(("Cache-Control", &private));
+                    headers.push(("ETag", &etag));
+                }
+                if path == "/api/v1/tasks" && method == "post" && status == "201" {
+                    headers.push(("Location", &location));
+                }
+                if matches!(status.as_str(), "429" | "503") {
+                    headers.push(("Retry-After", &retry_after));
+                }
+                let Some(response) = response.as_object_mut() else {
+                    continue;
+                };
+                let map = response
+                    .entry("headers")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut();
+                if let Some(map) = map {
+                    for (name, value) in headers {
+                        map.insert(name.to_owned(), value.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

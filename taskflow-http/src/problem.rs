@@ -104,20 +104,32 @@ struct Details {
 pub(crate) struct Body<'a> {
     /// `urn:taskflow:problem:<code>`.
     #[serde(rename = "type")]
+    #[schema(pattern = "^urn:taskflow:problem:[a-z_]+$")]
     kind: String,
     /// Short summary of the problem kind.
     title: &'static str,
     /// The HTTP status.
+    #[schema(minimum = 400, maximum = 599)]
     status: u16,
     /// What happened, for humans.
     detail: &'a str,
-    /// Stable machine code.
+    /// Stable machine code (new codes may be added; a code never changes meaning).
+    #[schema(schema_with = code_schema)]
     code: &'static str,
-    /// Each broken field rule (validation and query errors only).
+    /// Each broken field rule (`validation_failed` and `invalid_query` only); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     errors: Option<Vec<FieldErrorBody<'a>>>,
     /// The request's `X-Request-Id`.
     request_id: &'a str,
+}
+
+/// `code`: one of the published codes.
+fn code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ErrorCode::ALL.map(ErrorCode::as_str)))
+        .build()
 }
 
 /// One broken rule of one field.

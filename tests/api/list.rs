@@ -109,6 +109,15 @@ async fn due_after_and_due_before_are_the_half_open_interval_and_skip_undated_ta
         ("due_after=2000-01-01T00:00:00Z", "ABC"),
         ("due_before=2999-01-01T00:00:00Z", "ABC"),
         ("due_after=2030-01-02T01:00:00%2B01:00", "BC"),
+        // An empty or reversed interval is a valid query that matches nothing.
+        (
+            "due_after=2030-01-02T00:00:00Z&due_before=2030-01-02T00:00:00Z",
+            "",
+        ),
+        (
+            "due_after=2030-01-03T00:00:00Z&due_before=2030-01-01T00:00:00Z",
+            "",
+        ),
     ];
     for (query, expected) in cases {
         assert_eq!(

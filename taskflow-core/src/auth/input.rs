@@ -13,13 +13,14 @@ use crate::error::ValidationErrors;
 #[serde(deny_unknown_fields)]
 pub struct RegisterInput {
     /// Login email.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::email))]
     pub email: String,
     /// Password, 8..=128 characters.
-    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::new_password))]
     pub password: String,
     /// Optional display name, 1..=100 characters (`null` is the same as absent).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::display_name_input))]
     pub name: Option<String>,
 }
 
@@ -64,8 +65,10 @@ impl RegisterInput {
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     /// Login email.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::email))]
     pub email: String,
     /// Password.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::presented_password))]
     pub password: String,
 }
 
@@ -96,9 +99,9 @@ impl LoginInput {
     }
 }
 
-/// Body of `POST /api/v1/auth/token` (for non-browser clients).
+/// Body of `POST /api/v1/auth/token` (for non-browser clients). Its schema is written by hand
+/// in `crate::openapi` (one named schema per grant, chosen by `grant_type`).
 #[derive(Debug, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TokenGrantInput {
     /// `{grant_type: "password", email, password}`.

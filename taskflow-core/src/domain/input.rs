@@ -48,23 +48,23 @@ pub fn from_json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError
 #[serde(deny_unknown_fields)]
 pub struct NewTaskInput {
     /// Required title: 1..=200 characters after trimming.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::title))]
     pub title: String,
     /// Optional description, at most 10000 characters.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 10000, nullable = false))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::description))]
     pub description: Option<String>,
     /// Optional deadline (RFC 3339); `null` means none.
-    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::due_at_input))]
     #[serde(default)]
     pub due_at: Option<String>,
     /// Optional priority (`medium` when absent).
     #[serde(default, deserialize_with = "present")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::task::Priority>, nullable = false))]
     pub priority: Option<String>,
-    /// Optional tags: at most 20, each 1..=32 of `[a-z0-9_-]`.
+    /// Optional tags: at most 20, each 1..=32 of `[a-z0-9_-]`, no tag twice.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(max_items = 20, nullable = false))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::tags))]
     pub tags: Option<Vec<String>>,
 }
 
@@ -75,14 +75,11 @@ pub struct NewTaskInput {
 pub struct TaskPatchInput {
     /// New title.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(min_length = 1, max_length = 200, nullable = false)
-    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::title))]
     pub title: Option<String>,
     /// New description.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 10000, nullable = false))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::description))]
     pub description: Option<String>,
     /// New completion state.
     #[serde(default, deserialize_with = "present")]
@@ -90,7 +87,7 @@ pub struct TaskPatchInput {
     pub completed: Option<bool>,
     /// New deadline (RFC 3339): absent keeps it, `null` removes it.
     #[serde(default, deserialize_with = "nullable")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::due_at_input))]
     pub due_at: Option<Option<String>>,
     /// New priority.
     #[serde(default, deserialize_with = "present")]
@@ -98,7 +95,7 @@ pub struct TaskPatchInput {
     pub priority: Option<String>,
     /// New tags, replacing the old ones.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(max_items = 20, nullable = false))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::tags))]
     pub tags: Option<Vec<String>>,
 }
 

@@ -28,6 +28,9 @@ pub enum EmailError {
 }
 
 impl Email {
+    /// The longest address, in bytes (the SMTP path limit).
+    pub const MAX_LEN: usize = 254;
+
     /// Trims, lower-cases and validates an address.
     ///
     /// # Errors
@@ -37,7 +40,7 @@ impl Email {
         if normalised.is_empty() {
             return Err(EmailError::Empty);
         }
-        if normalised.len() > 254 {
+        if normalised.len() > Self::MAX_LEN {
             return Err(EmailError::TooLong);
         }
         // A dotted domain: accounts are reached by mail, and bare hosts are never deliverable.

@@ -30,6 +30,9 @@ pub enum SearchTextError {
 }
 
 impl SearchText {
+    /// The longest search text, in characters.
+    pub const MAX_CHARS: usize = 200;
+
     /// Validates a search text (not trimmed: a space can be part of what is searched).
     ///
     /// # Errors
@@ -38,7 +41,7 @@ impl SearchText {
         if text.is_empty() {
             return Err(SearchTextError::Empty);
         }
-        if text.chars().count() > 200 {
+        if text.chars().count() > Self::MAX_CHARS {
             return Err(SearchTextError::TooLong);
         }
         Ok(Self {

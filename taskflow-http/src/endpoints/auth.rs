@@ -88,6 +88,7 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
     post,
     path = "/api/v1/auth/register",
     tag = "auth",
+    security(),
     request_body = taskflow_core::auth::input::RegisterInput,
     responses((status = 201, description = "Registered and logged in; sets the session cookies", body = crate::views::RegisterView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 409, description = "Email taken", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
@@ -123,6 +124,7 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     post,
     path = "/api/v1/auth/login",
     tag = "auth",
+    security(),
     request_body = taskflow_core::auth::input::LoginInput,
     responses((status = 200, description = "Logged in; sets the session cookies", body = crate::views::LoginView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
@@ -153,6 +155,7 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     post,
     path = "/api/v1/auth/token",
     tag = "auth",
+    security(),
     request_body = taskflow_core::auth::input::TokenGrantInput,
     responses((status = 200, description = "Tokens for non-browser clients", body = crate::views::TokenView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
@@ -194,6 +197,7 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     post,
     path = "/api/v1/auth/refresh",
     tag = "auth",
+    security(("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 200, description = "Rotated cookies", body = crate::views::RefreshView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
@@ -246,6 +250,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
     get,
     path = "/api/v1/auth/csrf",
     tag = "auth",
+    security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The CSRF token of the caller's session", body = crate::views::CsrfView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "`Origin` is not an allowed origin", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn csrf(app: &App, ctx: &RequestContext) -> Reply {
@@ -270,6 +275,7 @@ pub async fn csrf(app: &App, ctx: &RequestContext) -> Reply {
     post,
     path = "/api/v1/auth/logout",
     tag = "auth",
+    security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = []), ("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 204, description = "Session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
@@ -299,6 +305,7 @@ pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
     post,
     path = "/api/v1/auth/logout-all",
     tag = "auth",
+    security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 204, description = "Every session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
@@ -318,6 +325,7 @@ pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
     get,
     path = "/api/v1/auth/me",
     tag = "auth",
+    security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The account", body = crate::views::UserEnvelope<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn me(app: &App, ctx: &RequestContext) -> Reply {

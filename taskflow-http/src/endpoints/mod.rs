@@ -154,7 +154,9 @@ pub(crate) fn check_csrf(
     Ok(())
 }
 
-fn bearer(header: &str) -> Option<&str> {
+/// The token of an `Authorization: Bearer <token>` value (scheme in any case), if that is what
+/// it is.
+pub(crate) fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

@@ -18,16 +18,50 @@ use crate::problem::Problem;
 /// How long readiness waits for storage before calling it unavailable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The body of the health answers.
 #[derive(serde::Serialize)]
 struct Status {
     status: &'static str,
+}
+
+/// `{"status": "ok"}` (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Live {
+    /// Always `ok`.
+    #[schema(schema_with = ok)]
+    status: String,
+}
+
+/// `{"status": "ready"}` (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Ready {
+    /// Always `ready`.
+    #[schema(schema_with = ready_value)]
+    status: String,
+}
+
+fn one_string(value: &'static str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([value]))
+        .build()
+}
+
+fn ok() -> utoipa::openapi::schema::Object {
+    one_string("ok")
+}
+
+fn ready_value() -> utoipa::openapi::schema::Object {
+    one_string("ready")
 }
 
 /// `GET /health/live`: 200 while the process serves.
 ///
 /// # Errors
 /// The [`Problem`] to answer instead.
-#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "Serving")))]
+#[utoipa::path(get, path = "/health/live", tag = "operations", security(), responses((status = 200, description = "Serving", body = Live)))]
 pub fn live() -> Reply {
     Ok(json(StatusCode::OK, &Status { status: "ok" }))
 }
@@ -36,7 +70,7 @@ pub fn live() -> Reply {
 ///
 /// # Errors
 /// The [`Problem`] to answer instead.
-#[utoipa::path(get, path = "/health/ready", tag = "operations", responses((status = 200, description = "Storage answers"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/health/ready", tag = "operations", security(), responses((status = 200, description = "Storage answers", body = Ready), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json")))]
 pub async fn ready(app: &App) -> Reply {
     match tokio::time::timeout(READY_TIMEOUT, app.0.health.ping()).await {
         Ok(Ok(())) => Ok(json(StatusCode::OK, &Status { status: "ready" })),
@@ -94,7 +128,7 @@ pub fn unreadable_body(app: &App, error: &(dyn std::error::Error + 'static)) -> 
     )
 }
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", security(), responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
 /// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document.
 ///
 /// # Errors
@@ -112,6 +146,16 @@ pub fn openapi() -> Reply {
 ///
 /// # Errors
 /// The 404 problem of an unknown route ([`route_not_found`]) to anyone else.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    security((), ("metricsToken" = [])),
+    responses(
+        (status = 200, description = "Prometheus text exposition: request counts and latency histograms by route and status, auth outcomes, rate-limit rejections, storage errors, pool use", body = String, content_type = "text/plain"),
+        (status = 404, description = "Production without `TASKFLOW_METRICS_TOKEN`, or without that token presented", body = crate::problem::Body<'static>, content_type = "application/problem+json"),
+    )
+)]
 pub fn metrics(app: &App, ctx: &RequestContext) -> Reply {
     let allowed = match &app.0.settings.metrics {
         MetricsAccess::Open => true,

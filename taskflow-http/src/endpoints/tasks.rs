@@ -48,6 +48,7 @@ fn cacheable(
     post,
     path = "/api/v1/tasks",
     tag = "tasks",
+    security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     request_body = taskflow_core::domain::NewTaskInput,
     responses((status = 201, description = "Created", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
@@ -80,7 +81,8 @@ pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     get,
     path = "/api/v1/tasks",
     tag = "tasks",
-    params(crate::openapi::ListParams),
+    security(("bearer" = []), ("cookie" = [])),
+    params(crate::openapi::ListParams, crate::openapi::ReadConditions),
     responses((status = 200, description = "One page", body = crate::views::TaskPageView<'static>), (status = 304, description = "Not modified"), (status = 400, description = "Invalid query or cursor", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
@@ -110,7 +112,8 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
     get,
     path = "/api/v1/tasks/{id}",
     tag = "tasks",
-    params(("id" = String, Path, description = "Task id")),
+    security(("bearer" = []), ("cookie" = [])),
+    params(crate::openapi::TaskPath, crate::openapi::ReadConditions),
     responses((status = 200, description = "The task", body = crate::views::TaskView<'static>), (status = 304, description = "Not modified"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
@@ -135,8 +138,9 @@ pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
     patch,
     path = "/api/v1/tasks/{id}",
     tag = "tasks",
+    security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     request_body = taskflow_core::domain::TaskPatchInput,
-    params(("id" = String, Path, description = "Task id")),
+    params(crate::openapi::TaskPath, crate::openapi::WriteConditions),
     responses((status = 200, description = "Updated", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 412, description = "If-Match does not match", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> Reply {
@@ -175,7 +179,8 @@ pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> 
     delete,
     path = "/api/v1/tasks/{id}",
     tag = "tasks",
-    params(("id" = String, Path, description = "Task id")),
+    security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
+    params(crate::openapi::TaskPath),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
@@ -195,6 +200,8 @@ pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
     get,
     path = "/api/v1/tasks/stats",
     tag = "tasks",
+    security(("bearer" = []), ("cookie" = [])),
+    params(crate::openapi::ReadConditions),
     responses((status = 200, description = "Counts", body = taskflow_core::query::TaskStats), (status = 304, description = "Not modified"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn stats(app: &App, ctx: &RequestContext) -> Reply {

@@ -6,6 +6,7 @@ mod page_json;
 use serde::Serialize;
 use taskflow_core::Timestamp;
 use taskflow_core::domain::{DisplayName, Tag, Task, TaskId, User};
+use taskflow_core::openapi;
 use taskflow_core::query::{CursorToken, TaskPage};
 
 pub(crate) use page_json::page_json;
@@ -14,13 +15,16 @@ pub(crate) use page_json::page_json;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView<'a> {
     /// Id.
+    #[schema(schema_with = openapi::id)]
     pub id: String,
     /// Normalised email.
+    #[schema(schema_with = openapi::normalised_email)]
     pub email: &'a str,
     /// Display name or `null`.
+    #[schema(schema_with = openapi::display_name, required = true)]
     pub name: Option<&'a str>,
     /// Creation instant.
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = openapi::instant)]
     pub created_at: Timestamp,
 }
 
@@ -39,33 +43,36 @@ impl<'a> From<&'a User> for UserView<'a> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskView<'a> {
     /// Id.
-    #[schema(value_type = String)]
+    #[schema(schema_with = openapi::id)]
     pub id: TaskId,
-    /// Title.
+    /// Title (trimmed).
+    #[schema(schema_with = openapi::title)]
     pub title: &'a str,
     /// Description.
+    #[schema(schema_with = openapi::description)]
     pub description: &'a str,
     /// Done?
     pub completed: bool,
-    /// When it was marked done.
-    #[schema(value_type = Option<String>, format = DateTime)]
+    /// When it was marked done: set when `completed` turns true, `null` while it is false.
+    #[schema(schema_with = openapi::instant_or_null, required = true)]
     pub completed_at: Option<Timestamp>,
-    /// Deadline.
-    #[schema(value_type = Option<String>, format = DateTime)]
+    /// Deadline, or `null`.
+    #[schema(schema_with = openapi::instant_or_null, required = true)]
     pub due_at: Option<Timestamp>,
     /// Priority.
     #[schema(value_type = taskflow_core::domain::Priority)]
     pub priority: &'static str,
     /// Tags.
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = openapi::tags)]
     pub tags: &'a [Tag],
     /// Creation instant.
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = openapi::instant)]
     pub created_at: Timestamp,
     /// Last change.
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = openapi::instant)]
     pub updated_at: Timestamp,
     /// Version (1, then +1 per change).
+    #[schema(minimum = 1)]
     pub version: u64,
 }
 
@@ -90,9 +97,11 @@ impl<'a> From<&'a Task> for TaskView<'a> {
 /// A page of tasks.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskPageView<'a> {
-    /// The tasks.
+    /// The tasks, at most `limit` of them.
+    #[schema(max_items = 100)]
     pub items: Vec<TaskView<'a>>,
     /// The next page's cursor, or `null` on the last page.
+    #[schema(schema_with = openapi::cursor_or_null, required = true)]
     pub next_cursor: Option<&'a str>,
 }
 
@@ -129,7 +138,7 @@ pub struct LoginView<'a> {
     /// The account.
     pub user: UserView<'a>,
     /// When the access token (cookie) expires.
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = openapi::instant)]
     pub access_expires_at: Timestamp,
     /// The session's CSRF token, to send as `X-CSRF-Token` on unsafe cookie-authenticated
     /// requests.
@@ -140,7 +149,7 @@ pub struct LoginView<'a> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RefreshView<'a> {
     /// When the new access token (cookie) expires.
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = openapi::instant)]
     pub access_expires_at: Timestamp,
     /// The session's CSRF token (unchanged by a refresh: it is bound to the session).
     pub csrf_token: &'a str,
@@ -157,12 +166,22 @@ pub struct CsrfView<'a> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView<'a> {
     /// The access JWT.
+    #[schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub access_token: &'a str,
-    /// The refresh token.
+    /// The refresh token (opaque).
+    #[schema(min_length = 1)]
     pub refresh_token: &'a str,
     /// Always `Bearer`.
-    #[schema(example = "Bearer")]
+    #[schema(schema_with = bearer_token_type)]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+}
+
+/// `token_type`: the one value `Bearer`.
+fn bearer_token_type() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["Bearer"]))
+        .build()
 }

@@ -47,7 +47,7 @@ export interface paths {
          * `POST /api/v1/auth/login`: 200 `{user, access_expires_at, csrf_token}` and the session
          *     cookies.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         post: operations["login"];
         delete?: never;
@@ -69,7 +69,7 @@ export interface paths {
          * `POST /api/v1/auth/logout`: ends this session (by access token, or by the refresh cookie
          *     when the access token is missing, expired or stale) and clears the cookies.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         post: operations["logout"];
         delete?: never;
@@ -90,7 +90,7 @@ export interface paths {
         /**
          * `POST /api/v1/auth/logout-all`: ends every session of the caller.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         post: operations["logout_all"];
         delete?: never;
@@ -109,7 +109,7 @@ export interface paths {
         /**
          * `GET /api/v1/auth/me`: `{user}`.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         get: operations["me"];
         put?: never;
@@ -133,7 +133,7 @@ export interface paths {
          * `POST /api/v1/auth/refresh`: rotates the refresh cookie and re-issues the access cookie;
          *     200 `{access_expires_at, csrf_token}`.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         post: operations["refresh"];
         delete?: never;
@@ -154,7 +154,7 @@ export interface paths {
         /**
          * `POST /api/v1/auth/register`: 201 `{user, csrf_token}` and the session cookies.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         post: operations["register"];
         delete?: never;
@@ -176,7 +176,7 @@ export interface paths {
          * `POST /api/v1/auth/token`: password or refresh-token grant for non-browser clients; the
          *     tokens are in the body and no cookie is set.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         post: operations["token"];
         delete?: never;
@@ -216,14 +216,14 @@ export interface paths {
         /**
          * `GET /api/v1/tasks?…`: one page.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         get: operations["list"];
         put?: never;
         /**
          * `POST /api/v1/tasks`: 201 with the task, `Location` and `ETag`.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         post: operations["create"];
         delete?: never;
@@ -242,7 +242,7 @@ export interface paths {
         /**
          * `GET /api/v1/tasks/stats`: `{total, completed, open, overdue}`.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         get: operations["stats"];
         put?: never;
@@ -263,7 +263,7 @@ export interface paths {
         /**
          * `GET /api/v1/tasks/{id}`.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         get: operations["get"];
         put?: never;
@@ -271,7 +271,7 @@ export interface paths {
         /**
          * `DELETE /api/v1/tasks/{id}`: 204.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         delete: operations["delete"];
         options?: never;
@@ -279,7 +279,7 @@ export interface paths {
         /**
          * `PATCH /api/v1/tasks/{id}`.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         patch: operations["update"];
         trace?: never;
@@ -294,7 +294,7 @@ export interface paths {
         /**
          * `GET /health/live`: 200 while the process serves.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         get: operations["live"];
         put?: never;
@@ -315,9 +315,30 @@ export interface paths {
         /**
          * `GET /health/ready`: 200 when storage answers within two seconds, 503 otherwise.
          * @description # Errors
-         *     The [`Problem`](crate::Problem) to answer instead.
+         *     The [`Problem`] to answer instead.
          */
         get: operations["ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * `GET /metrics`: Prometheus text exposition, to whom [`MetricsAccess`] lets read it.
+         * @description # Errors
+         *     The 404 problem of an unknown route ([`route_not_found`]) to anyone else.
+         */
+        get: operations["metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -342,19 +363,27 @@ export interface components {
             /** @description What is wrong with it. */
             message: string;
         };
+        /** @description `{"status": "ok"}` (documentation only). */
+        Live: {
+            /** @enum {string} */
+            status: "ok";
+        };
         /** @description Body of `POST /api/v1/auth/login`. */
         LoginInput: {
-            /** @description Login email. */
+            /**
+             * Format: email
+             * @description An email address whose domain has a dot. Surrounding white space is trimmed and the address lower-cased before it is checked and stored; it identifies the account.
+             */
             email: string;
-            /** @description Password. */
+            /**
+             * Format: password
+             * @description The password. Any string: a wrong one is answered 401 `invalid_credentials`.
+             */
             password: string;
         };
         /** @description Login answer. */
         LoginView: {
-            /**
-             * Format: date-time
-             * @description When the access token (cookie) expires.
-             */
+            /** Format: date-time */
             access_expires_at: string;
             /**
              * @description The session's CSRF token, to send as `X-CSRF-Token` on unsafe cookie-authenticated
@@ -366,19 +395,37 @@ export interface components {
         };
         /** @description Body of `POST /api/v1/tasks`. */
         NewTaskInput: {
-            /** @description Optional description, at most 10000 characters. */
+            /** @description 0..=10000 characters, kept exactly as written. */
             description?: string;
             /**
              * Format: date-time
-             * @description Optional deadline (RFC 3339); `null` means none.
+             * @description Deadline (RFC 3339, any offset; stored in UTC with millisecond precision; between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z), or `null` for none.
              */
             due_at?: string | null;
             /** @description Optional priority (`medium` when absent). */
             priority?: components["schemas"]["Priority"];
-            /** @description Optional tags: at most 20, each 1..=32 of `[a-z0-9_-]`. */
+            /** @description At most 20 tags, no tag twice, kept in the order given. */
             tags?: string[];
-            /** @description Required title: 1..=200 characters after trimming. */
+            /** @description 1..=200 characters, not only white space; surrounding white space is trimmed. */
             title: string;
+        };
+        /** @description Exchanges an account's email and password for tokens. */
+        PasswordGrant: {
+            /**
+             * Format: email
+             * @description An email address whose domain has a dot. Surrounding white space is trimmed and the address lower-cased before it is checked and stored; it identifies the account.
+             */
+            email: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            grant_type: "password";
+            /**
+             * Format: password
+             * @description The password. Any string: a wrong one is answered 401 `invalid_credentials`.
+             */
+            password: string;
         };
         /**
          * @description How urgent a task is.
@@ -387,12 +434,12 @@ export interface components {
         Priority: "low" | "medium" | "high";
         /** @description The problem+json body (RFC 9457), as documented in the OpenAPI document. */
         Problem: {
-            /** @description Stable machine code. */
-            code: string;
+            /** @enum {string} */
+            code: "invalid_body" | "validation_failed" | "invalid_query" | "invalid_cursor" | "not_found" | "precondition_failed" | "conflict" | "email_taken" | "invalid_credentials" | "unauthorized" | "csrf_failed" | "rate_limited" | "route_not_found" | "method_not_allowed" | "unsupported_media_type" | "payload_too_large" | "service_unavailable" | "storage_unavailable" | "internal" | "overloaded" | "timeout" | "https_required" | "request_timeout";
             /** @description What happened, for humans. */
             detail: string;
-            /** @description Each broken field rule (validation and query errors only). */
-            errors?: components["schemas"]["FieldError"][] | null;
+            /** @description Each broken field rule (`validation_failed` and `invalid_query` only); absent otherwise. */
+            errors?: components["schemas"]["FieldError"][];
             /** @description The request's `X-Request-Id`. */
             request_id: string;
             /**
@@ -405,23 +452,41 @@ export interface components {
             /** @description `urn:taskflow:problem:<code>`. */
             type: string;
         };
+        /** @description `{"status": "ready"}` (documentation only). */
+        Ready: {
+            /** @enum {string} */
+            status: "ready";
+        };
+        /** @description Exchanges a refresh token for new tokens; the presented one is rotated. */
+        RefreshTokenGrant: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            grant_type: "refresh_token";
+            /** @description The refresh token of the previous grant. Any string: one that is not a live refresh token is answered 401. */
+            refresh_token: string;
+        };
         /** @description Refresh answer. */
         RefreshView: {
-            /**
-             * Format: date-time
-             * @description When the new access token (cookie) expires.
-             */
+            /** Format: date-time */
             access_expires_at: string;
             /** @description The session's CSRF token (unchanged by a refresh: it is bound to the session). */
             csrf_token: string;
         };
         /** @description Body of `POST /api/v1/auth/register`. */
         RegisterInput: {
-            /** @description Login email. */
+            /**
+             * Format: email
+             * @description An email address whose domain has a dot. Surrounding white space is trimmed and the address lower-cased before it is checked and stored; it identifies the account.
+             */
             email: string;
-            /** @description Optional display name, 1..=100 characters (`null` is the same as absent). */
+            /** @description Optional display name: 1..=100 characters, not only white space, no control characters; surrounding white space is trimmed. `null` is the same as absent. */
             name?: string | null;
-            /** @description Password, 8..=128 characters. */
+            /**
+             * Format: password
+             * @description The password: 8..=128 characters (Unicode scalar values), any characters.
+             */
             password: string;
         };
         /**
@@ -439,27 +504,27 @@ export interface components {
         };
         /** @description A page of tasks. */
         TaskPageView: {
-            /** @description The tasks. */
+            /** @description The tasks, at most `limit` of them. */
             items: components["schemas"]["TaskView"][];
-            /** @description The next page's cursor, or `null` on the last page. */
-            next_cursor?: string | null;
+            /** @description The cursor of the next page (same filter and sort), or `null` on the last page. */
+            next_cursor: string | null;
         };
         /** @description Body of `PATCH /api/v1/tasks/{id}`: absent fields stay as they are. */
         TaskPatchInput: {
             /** @description New completion state. */
             completed?: boolean;
-            /** @description New description. */
+            /** @description 0..=10000 characters, kept exactly as written. */
             description?: string;
             /**
              * Format: date-time
-             * @description New deadline (RFC 3339): absent keeps it, `null` removes it.
+             * @description Deadline (RFC 3339, any offset; stored in UTC with millisecond precision; between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z), or `null` for none.
              */
             due_at?: string | null;
             /** @description New priority. */
             priority?: components["schemas"]["Priority"];
-            /** @description New tags, replacing the old ones. */
+            /** @description At most 20 tags, no tag twice, kept in the order given. */
             tags?: string[];
-            /** @description New title. */
+            /** @description 1..=200 characters, not only white space; surrounding white space is trimmed. */
             title?: string;
         };
         /** @description Counts over one user's tasks. */
@@ -489,35 +554,23 @@ export interface components {
         TaskView: {
             /** @description Done? */
             completed: boolean;
-            /**
-             * Format: date-time
-             * @description When it was marked done.
-             */
-            completed_at?: string | null;
-            /**
-             * Format: date-time
-             * @description Creation instant.
-             */
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
             created_at: string;
-            /** @description Description. */
+            /** @description 0..=10000 characters, kept exactly as written. */
             description: string;
-            /**
-             * Format: date-time
-             * @description Deadline.
-             */
-            due_at?: string | null;
-            /** @description Id. */
+            /** Format: date-time */
+            due_at: string | null;
+            /** @description Opaque id: 24 lowercase hexadecimal digits. */
             id: string;
             /** @description Priority. */
             priority: components["schemas"]["Priority"];
-            /** @description Tags. */
+            /** @description At most 20 tags, no tag twice, kept in the order given. */
             tags: string[];
-            /** @description Title. */
+            /** @description 1..=200 characters, not only white space; surrounding white space is trimmed. */
             title: string;
-            /**
-             * Format: date-time
-             * @description Last change.
-             */
+            /** Format: date-time */
             updated_at: string;
             /**
              * Format: int64
@@ -525,20 +578,8 @@ export interface components {
              */
             version: number;
         };
-        /** @description Body of `POST /api/v1/auth/token` (for non-browser clients). */
-        TokenGrantInput: {
-            /** @description Login email. */
-            email: string;
-            /** @enum {string} */
-            grant_type: "password";
-            /** @description Password. */
-            password: string;
-        } | {
-            /** @enum {string} */
-            grant_type: "refresh_token";
-            /** @description The refresh token of the previous grant. */
-            refresh_token: string;
-        };
+        /** @description Body of `POST /api/v1/auth/token` (for non-browser clients), chosen by `grant_type`. */
+        TokenGrantInput: components["schemas"]["PasswordGrant"] | components["schemas"]["RefreshTokenGrant"];
         /** @description `/auth/token` answer (OAuth 2.0 style, for non-browser clients). */
         TokenView: {
             /** @description The access JWT. */
@@ -548,13 +589,10 @@ export interface components {
              * @description Seconds until the access token expires.
              */
             expires_in: number;
-            /** @description The refresh token. */
+            /** @description The refresh token (opaque). */
             refresh_token: string;
-            /**
-             * @description Always `Bearer`.
-             * @example Bearer
-             */
-            token_type: string;
+            /** @enum {string} */
+            token_type: "Bearer";
         };
         /** @description `{user}` (me). */
         UserEnvelope: {
@@ -563,17 +601,17 @@ export interface components {
         };
         /** @description `user` of the contract. */
         UserView: {
-            /**
-             * Format: date-time
-             * @description Creation instant.
-             */
+            /** Format: date-time */
             created_at: string;
-            /** @description Normalised email. */
+            /**
+             * Format: email
+             * @description The normalised (trimmed, lower-cased) email address.
+             */
             email: string;
-            /** @description Id. */
+            /** @description Opaque id: 24 lowercase hexadecimal digits. */
             id: string;
-            /** @description Display name or `null`. */
-            name?: string | null;
+            /** @description The display name, or `null` when none was given. */
+            name: string | null;
         };
     };
     responses: never;
@@ -596,6 +634,10 @@ export interface operations {
             /** @description The CSRF token of the caller's session */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -605,6 +647,10 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -614,6 +660,10 @@ export interface operations {
             /** @description `Origin` is not an allowed origin */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -623,6 +673,25 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -632,6 +701,12 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -641,6 +716,10 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -665,6 +744,10 @@ export interface operations {
             /** @description Logged in; sets the session cookies */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -674,6 +757,10 @@ export interface operations {
             /** @description Malformed body */
             400: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -683,6 +770,10 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -692,6 +783,10 @@ export interface operations {
             /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -701,6 +796,10 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -710,6 +809,10 @@ export interface operations {
             /** @description Not JSON */
             415: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -719,6 +822,10 @@ export interface operations {
             /** @description Validation failed */
             422: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -728,6 +835,25 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -737,6 +863,12 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -746,6 +878,10 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -766,6 +902,10 @@ export interface operations {
             /** @description Session revoked, cookies cleared */
             204: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -773,6 +913,10 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -782,6 +926,10 @@ export interface operations {
             /** @description CSRF check failed */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -791,6 +939,25 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -800,6 +967,12 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -809,6 +982,10 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -829,6 +1006,10 @@ export interface operations {
             /** @description Every session revoked, cookies cleared */
             204: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -836,6 +1017,10 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -845,6 +1030,10 @@ export interface operations {
             /** @description CSRF check failed */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -854,6 +1043,25 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -863,6 +1071,12 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -872,6 +1086,10 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -892,6 +1110,10 @@ export interface operations {
             /** @description The account */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -901,6 +1123,10 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -910,6 +1136,10 @@ export interface operations {
             /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -919,6 +1149,25 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -928,6 +1177,12 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -937,6 +1192,10 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -957,6 +1216,10 @@ export interface operations {
             /** @description Rotated cookies */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -966,6 +1229,10 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -975,6 +1242,10 @@ export interface operations {
             /** @description CSRF check failed */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -984,6 +1255,25 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -993,6 +1283,12 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1002,6 +1298,10 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1026,6 +1326,10 @@ export interface operations {
             /** @description Registered and logged in; sets the session cookies */
             201: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1035,6 +1339,10 @@ export interface operations {
             /** @description Malformed body */
             400: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1044,6 +1352,10 @@ export interface operations {
             /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1053,6 +1365,10 @@ export interface operations {
             /** @description Email taken */
             409: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1062,6 +1378,10 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1071,6 +1391,10 @@ export interface operations {
             /** @description Not JSON */
             415: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1080,6 +1404,10 @@ export interface operations {
             /** @description Validation failed */
             422: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1089,6 +1417,25 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1098,6 +1445,12 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1107,6 +1460,10 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1131,6 +1488,10 @@ export interface operations {
             /** @description Tokens for non-browser clients */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1140,6 +1501,10 @@ export interface operations {
             /** @description Malformed body */
             400: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1149,6 +1514,10 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1158,6 +1527,10 @@ export interface operations {
             /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1167,6 +1540,10 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1176,6 +1553,10 @@ export interface operations {
             /** @description Not JSON */
             415: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1185,6 +1566,10 @@ export interface operations {
             /** @description Validation failed */
             422: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1194,6 +1579,25 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1203,6 +1607,12 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1212,6 +1622,10 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Credentials are never stored. */
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1229,16 +1643,33 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description This document */
+            /** @description This document (OpenAPI 3.1) */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": Record<string, never>;
+                };
             };
             /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1248,6 +1679,10 @@ export interface operations {
             /** @description `overloaded`: the server is at its concurrency limit; `Retry-After: 1` */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1257,6 +1692,8 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1270,24 +1707,31 @@ export interface operations {
             query?: {
                 /** @description Only done (`true`) or open (`false`) tasks. */
                 completed?: boolean;
-                /** @description Only tasks with this tag. */
                 tag?: string;
                 /** @description Only tasks of this priority. */
                 priority?: "low" | "medium" | "high";
-                /** @description Only tasks due strictly before this instant (RFC 3339). */
+                /**
+                 * @description Only tasks due strictly before this instant (RFC 3339). Tasks without a deadline never
+                 *     match. With `due_after`, the half-open interval `[due_after, due_before)`; an empty or
+                 *     reversed interval matches nothing.
+                 */
                 due_before?: string;
-                /** @description Only tasks due at or after this instant (RFC 3339). */
+                /** @description Only tasks due at or after this instant (RFC 3339). Tasks without a deadline never match. */
                 due_after?: string;
-                /** @description Case-insensitive substring of the title. */
                 q?: string;
-                /** @description Order: `created_at`, `due_at` or `updated_at`, `-` for descending (default `-created_at`). */
+                /**
+                 * @description Order: `created_at`, `due_at` or `updated_at`, `-` for descending (default `-created_at`).
+                 *     Tasks without a deadline sort after all dated tasks in both directions; ties break on id.
+                 */
                 sort?: "created_at" | "-created_at" | "due_at" | "-due_at" | "updated_at" | "-updated_at";
                 /** @description Page size, 1..=100 (default 20). */
                 limit?: number;
-                /** @description `next_cursor` of the previous page (same filter and sort). */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description ETags the client holds: a match answers 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1296,6 +1740,12 @@ export interface operations {
             /** @description One page */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Cacheable by the client only, revalidated with `If-None-Match`. */
+                    "Cache-Control": "private, no-cache";
+                    /** @description Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1305,6 +1755,12 @@ export interface operations {
             /** @description Not modified */
             304: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Cacheable by the client only, revalidated with `If-None-Match`. */
+                    "Cache-Control": "private, no-cache";
+                    /** @description Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1312,6 +1768,8 @@ export interface operations {
             /** @description Invalid query or cursor */
             400: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1321,6 +1779,8 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1330,6 +1790,8 @@ export interface operations {
             /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1339,6 +1801,21 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1348,6 +1825,10 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1357,6 +1838,8 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1381,6 +1864,14 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Cacheable by the client only, revalidated with `If-None-Match`. */
+                    "Cache-Control": "private, no-cache";
+                    /** @description Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`). */
+                    ETag: string;
+                    /** @description The new task's URL. */
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1390,6 +1881,8 @@ export interface operations {
             /** @description Malformed body */
             400: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1399,6 +1892,8 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1408,6 +1903,8 @@ export interface operations {
             /** @description CSRF check failed */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1417,6 +1914,8 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1426,6 +1925,8 @@ export interface operations {
             /** @description Not JSON */
             415: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1435,6 +1936,8 @@ export interface operations {
             /** @description Validation failed */
             422: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1444,6 +1947,21 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1453,6 +1971,10 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1462,6 +1984,8 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1473,7 +1997,10 @@ export interface operations {
     stats: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags the client holds: a match answers 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1482,6 +2009,12 @@ export interface operations {
             /** @description Counts */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Cacheable by the client only, revalidated with `If-None-Match`. */
+                    "Cache-Control": "private, no-cache";
+                    /** @description Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1491,6 +2024,12 @@ export interface operations {
             /** @description Not modified */
             304: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Cacheable by the client only, revalidated with `If-None-Match`. */
+                    "Cache-Control": "private, no-cache";
+                    /** @description Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1498,6 +2037,8 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1507,6 +2048,8 @@ export interface operations {
             /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1516,6 +2059,21 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1525,6 +2083,10 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1534,6 +2096,8 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1545,9 +2109,11 @@ export interface operations {
     get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags the client holds: a match answers 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
-                /** @description Task id */
                 id: string;
             };
             cookie?: never;
@@ -1557,6 +2123,12 @@ export interface operations {
             /** @description The task */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Cacheable by the client only, revalidated with `If-None-Match`. */
+                    "Cache-Control": "private, no-cache";
+                    /** @description Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1566,6 +2138,12 @@ export interface operations {
             /** @description Not modified */
             304: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Cacheable by the client only, revalidated with `If-None-Match`. */
+                    "Cache-Control": "private, no-cache";
+                    /** @description Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1573,6 +2151,8 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1582,6 +2162,8 @@ export interface operations {
             /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1591,6 +2173,8 @@ export interface operations {
             /** @description No such task */
             404: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1600,6 +2184,21 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1609,6 +2208,10 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1618,6 +2221,8 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1631,7 +2236,6 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Task id */
                 id: string;
             };
             cookie?: never;
@@ -1641,6 +2245,8 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1648,6 +2254,8 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1657,6 +2265,8 @@ export interface operations {
             /** @description CSRF check failed */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1666,6 +2276,8 @@ export interface operations {
             /** @description No such task */
             404: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1675,6 +2287,21 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1684,6 +2311,10 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1693,6 +2324,8 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1704,9 +2337,14 @@ export interface operations {
     update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` the change is based on (or `*`): when it does not name the current version,
+                 *     412 `precondition_failed` and nothing changes.
+                 */
+                "If-Match"?: string;
+            };
             path: {
-                /** @description Task id */
                 id: string;
             };
             cookie?: never;
@@ -1720,6 +2358,12 @@ export interface operations {
             /** @description Updated */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Cacheable by the client only, revalidated with `If-None-Match`. */
+                    "Cache-Control": "private, no-cache";
+                    /** @description Entity tag of this representation: strong, except for a compressed page of tasks (`W/`, compared weakly by `If-None-Match`). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1729,6 +2373,8 @@ export interface operations {
             /** @description Malformed body */
             400: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1738,6 +2384,8 @@ export interface operations {
             /** @description Missing or invalid credentials */
             401: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1747,6 +2395,8 @@ export interface operations {
             /** @description CSRF check failed */
             403: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1756,6 +2406,8 @@ export interface operations {
             /** @description No such task */
             404: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1765,6 +2417,8 @@ export interface operations {
             /** @description If-Match does not match */
             412: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1774,6 +2428,8 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1783,6 +2439,8 @@ export interface operations {
             /** @description Not JSON */
             415: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1792,6 +2450,8 @@ export interface operations {
             /** @description Validation failed */
             422: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1801,6 +2461,21 @@ export interface operations {
             /** @description Rate limited */
             429: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1810,6 +2485,10 @@ export interface operations {
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1819,6 +2498,8 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1839,13 +2520,30 @@ export interface operations {
             /** @description Serving */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Live"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1866,13 +2564,32 @@ export interface operations {
             /** @description Storage answers */
             200: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Ready"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Storage unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1882,6 +2599,87 @@ export interface operations {
             /** @description `timeout`: the request took longer than the request timeout */
             504: {
                 headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition: request counts and latency histograms by route and status, auth outcomes, rate-limit rejections, storage errors, pool use */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description `https_required`: forwarded over plain HTTP (production, behind a proxy; other methods than GET and HEAD) */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Production without `TASKFLOW_METRICS_TOKEN`, or without that token presented */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: an unexpected failure (details are logged, never shown) */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `overloaded`: the server is at its concurrency limit; `Retry-After: 1` */
+            503: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `timeout`: the request took longer than the request timeout */
+            504: {
+                headers: {
+                    /** @description The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise. */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
