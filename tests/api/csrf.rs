@@ -322,8 +322,17 @@ async fn the_csrf_endpoint_refuses_anonymous_callers_and_foreign_origins() {
     stale
         .cookies
         .retain(|name, _| !name.ends_with("taskflow_access"));
-    let refresh_cookie_only = app.get("/api/v1/auth/csrf", stale.cookie_headers()).await;
-    assert_problem(refresh_cookie_only, 401, "unauthorized").await;
+    let mut forged = stale.clone();
+    let refresh = forged
+        .cookies
+        .values_mut()
+        .find(|value| value.len() > 100)
+        .expect("the refresh cookie");
+    // Another token of the same layout, its last (tag) character changed.
+    let last = if refresh.ends_with('A') { "B" } else { "A" };
+    refresh.replace_range(refresh.len() - 1.., last);
+    let made_up = app.get("/api/v1/auth/csrf", forged.cookie_headers()).await;
+    assert_problem(made_up, 401, "unauthorized").await;
     for origin in ["https://evil.example.com", "null", "http://app.example.com"] {
         let foreign = with_headers(user.cookie_headers(), &[("origin", origin)]);
         let response = app.get("/api/v1/auth/csrf", foreign).await;
@@ -340,4 +349,36 @@ async fn the_csrf_endpoint_refuses_anonymous_callers_and_foreign_origins() {
     assert_eq!(logged_out.status(), 204);
     let revoked = app.get("/api/v1/auth/csrf", user.cookie_headers()).await;
     assert_problem(revoked, 401, "unauthorized").await;
+    let revoked = app.get("/api/v1/auth/csrf", stale.cookie_headers()).await;
+    assert_problem(revoked, 401, "unauthorized").await;
+}
+
+/// A page reloaded after its access token expired, on another origin than the API, has only
+/// its refresh cookie (sent to the auth paths) and no CSRF token: the endpoint names the
+/// refresh cookie's session, so the page can send the refresh it needs.
+#[tokio::test]
+async fn the_csrf_endpoint_answers_a_caller_left_with_its_refresh_cookie() {
+    let (app, user, _) = setup().await;
+    // The browser still holds (and sends) the refresh and CSRF cookies; the access cookie
+    // expired with its token; the page cannot read the CSRF cookie.
+    let mut reloaded = user.clone();
+    reloaded
+        .cookies
+        .retain(|name, _| !name.ends_with("taskflow_access"));
+    let headers = with_headers(reloaded.cookie_headers(), &[("origin", ALLOWED_ORIGIN)]);
+    let answer = app.get("/api/v1/auth/csrf", headers).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(header(&answer, "cache-control"), Some("no-store"));
+    let token = json_body(answer).await["csrf_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    assert_eq!(token, user.csrf(), "the session's own token");
+    // With it, the refresh (an unsafe request) passes the CSRF check.
+    let refresh = with_headers(
+        reloaded.cookie_headers(),
+        &[("origin", ALLOWED_ORIGIN), ("x-csrf-token", token.as_str())],
+    );
+    let refreshed = app.post_empty("/api/v1/auth/refresh", refresh).await;
+    assert_eq!(refreshed.status(), 200);
 }

@@ -193,6 +193,37 @@ impl AuthService {
         &self.csrf
     }
 
+    /// The user and active session a refresh token was issued for, without using it up: its tag
+    /// must verify (no storage command for a made-up token) and its session must still be
+    /// active (one keyed read). The token may have been rotated since: this proves only whose
+    /// session it names, which is enough to hand that session's CSRF token back to a page that
+    /// lost it (a reload after the access token expired, on another origin than the API), and
+    /// never enough to authenticate a request.
+    ///
+    /// # Errors
+    /// [`AuthError::Unauthorized`] for a malformed or made-up token or an ended session;
+    /// [`AuthError::Storage`].
+    pub async fn refresh_token_owner(&self, token: &str) -> Result<Principal, AuthError> {
+        let presented = RefreshToken::parse(token).map_err(|_| AuthError::Unauthorized)?;
+        if !self.refresh_keys.verify(&presented) {
+            return Err(AuthError::Unauthorized);
+        }
+        let (user_id, session_id) = (presented.user_id, presented.session_id);
+        let now = self.clock.now();
+        match self
+            .stores
+            .sessions
+            .get_session(&user_id, &session_id)
+            .await?
+        {
+            Some(session) if session.is_active(now) => Ok(Principal {
+                user_id,
+                session_id,
+            }),
+            _ => Err(AuthError::Unauthorized),
+        }
+    }
+
     /// Creates an account and logs it in.
     ///
     /// # Errors

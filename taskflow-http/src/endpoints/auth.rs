@@ -235,7 +235,9 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
 
 /// `GET /api/v1/auth/csrf`: 200 `{csrf_token}`, the CSRF token of the session that
 /// authenticated the request, for a page that lost it from memory (a reload) and cannot read
-/// the CSRF cookie (it is served from another origin than the API).
+/// the CSRF cookie (it is served from another origin than the API). Without a valid access
+/// token, a refresh cookie this deployment issued names the session instead, so a page
+/// reloaded after its access token expired can send the refresh it then needs.
 ///
 /// A request that sends `Origin` must send an allowed one (403 `csrf_failed` otherwise), as
 /// unsafe requests must: CORS already keeps a foreign page from reading the answer, and this
@@ -250,7 +252,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
     get,
     path = "/api/v1/auth/csrf",
     tag = "auth",
-    security(("bearer" = []), ("cookie" = [])),
+    security(("bearer" = []), ("cookie" = []), ("refreshCookie" = [])),
     responses((status = 200, description = "The CSRF token of the caller's session", body = crate::views::CsrfView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "`Origin` is not an allowed origin", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn csrf(app: &App, ctx: &RequestContext) -> Reply {
@@ -260,10 +262,27 @@ pub async fn csrf(app: &App, ctx: &RequestContext) -> Reply {
     {
         return Err(CsrfError::OriginNotAllowed.into());
     }
-    let caller = authenticate(app, ctx).await?;
-    let token = app.0.csrf.tokens.token_for(&caller.principal.session_id);
+    let (session, limit) = match authenticate(app, ctx).await {
+        Ok(caller) => (caller.principal.session_id, caller.limit),
+        // A page reloaded after its access token expired has only its refresh cookie left (sent
+        // here: its path is the auth prefix). The refresh it needs is an unsafe request, so it
+        // needs this token first; the refresh token's tag proves which session it belongs to.
+        Err(problem) if problem.code() == ErrorCode::Unauthorized => {
+            let token = app
+                .0
+                .cookies
+                .get(ctx.headers(), CookieKind::Refresh)
+                .ok_or(problem)?;
+            let owner = app.0.auth.refresh_token_owner(&token).await?;
+            let limit = app.0.limits.check_api_user(&owner.user_id).into_result()?;
+            ctx.set_user(owner.user_id);
+            (owner.session_id, limit)
+        }
+        Err(problem) => return Err(problem),
+    };
+    let token = app.0.csrf.tokens.token_for(&session);
     let response = json(StatusCode::OK, &CsrfView { csrf_token: &token });
-    Ok(with_limit(no_store(response), &caller.limit))
+    Ok(with_limit(no_store(response), &limit))
 }
 
 /// `POST /api/v1/auth/logout`: ends this session (by access token, or by the refresh cookie

@@ -149,6 +149,9 @@ fn every_operation_states_the_credentials_it_takes() {
             names(&[&[], &["metricsToken"]])
         } else if path == "/api/v1/auth/refresh" {
             names(&[refresh])
+        } else if path == "/api/v1/auth/csrf" {
+            // The refresh cookie names the session when the access token has expired.
+            names(&[&["bearer"], &["cookie"], &["refreshCookie"]])
         } else if path == "/api/v1/auth/logout" {
             names(&[&["bearer"], cookie_unsafe, refresh])
         } else if method == "get" {

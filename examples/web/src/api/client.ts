@@ -85,15 +85,6 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
-/**
- * The CSRF cookie, which a page can read only when it shares its origin with the API: the one
- * way to refresh a session after a reload once its access token has expired, since the
- * refresh needs the token and GET /auth/csrf needs a live access token.
- */
-export function readableCsrfCookie(): string | null {
-  return /(?:^|;\s*)(?:__Host-)?taskflow_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? null;
-}
-
 /** Calls `listener` when the session ended under the user (the refresh was refused). */
 export function onSessionEnded(listener: () => void): () => void {
   endedListeners.add(listener);

@@ -14,7 +14,9 @@ export interface paths {
         /**
          * `GET /api/v1/auth/csrf`: 200 `{csrf_token}`, the CSRF token of the session that
          *     authenticated the request, for a page that lost it from memory (a reload) and cannot read
-         *     the CSRF cookie (it is served from another origin than the API).
+         *     the CSRF cookie (it is served from another origin than the API). Without a valid access
+         *     token, a refresh cookie this deployment issued names the session instead, so a page
+         *     reloaded after its access token expired can send the refresh it then needs.
          * @description A request that sends `Origin` must send an allowed one (403 `csrf_failed` otherwise), as
          *     unsafe requests must: CORS already keeps a foreign page from reading the answer, and this
          *     keeps the token from being handed to one even where CORS is bypassed (a proxy that adds

@@ -1,31 +1,21 @@
 // Signing in and out, and finding the session again after a reload.
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { ApiError, api, call, readableCsrfCookie, refreshOnce, setCsrfToken, type User } from './client';
+import { ApiError, api, call, setCsrfToken, type User } from './client';
 import { taskKeys } from './tasks';
 
 /** The signed-in user, or `null`. */
 export const sessionQuery = queryOptions({
   queryKey: ['session'] as const,
   // A reload keeps the cookies but loses the CSRF token from memory: ask for it again, then
-  // for the account.
+  // for the account. The API answers the token from the access cookie, or, once that has
+  // expired, from the refresh cookie; the account request then meets the expired access token
+  // and is refreshed and retried like any other. Without either cookie: signed out.
   queryFn: async (): Promise<User | null> => {
     const { data, error, response } = await api.GET('/api/v1/auth/csrf');
-    if (response.status === 401) {
-      // No live access token. With the page on the API's origin the CSRF cookie is readable
-      // and a refresh resumes the session; on another origin, the user signs in again.
-      const cookie = readableCsrfCookie();
-      if (cookie === null) return null;
-      setCsrfToken(cookie);
-      if ((await refreshOnce()) !== 'refreshed') {
-        setCsrfToken(null);
-        return null;
-      }
-    } else if (!data) {
-      throw ApiError.from(response, error);
-    } else {
-      setCsrfToken(data.csrf_token);
-    }
+    if (response.status === 401) return null;
+    if (!data) throw ApiError.from(response, error);
+    setCsrfToken(data.csrf_token);
     const { user } = await call(api.GET('/api/v1/auth/me'));
     return user;
   },
