@@ -1,5 +1,5 @@
 //! TaskFlow's HTTP API, independent of the web framework: the endpoints of the contract
-//! (`../shared/api.md`) on `http` types, problem+json, cookies, ETags and header rules.
+//! (`docs/api.md`) on `http` types, problem+json, cookies, ETags and header rules.
 //!
 //! The axum and warp adapters route requests to [`endpoints`] and render with
 //! [`endpoints::finish`]; that is how both serve byte-for-byte the same API.
