@@ -6,7 +6,9 @@
 //! behind nginx as an operator would run it: TLS ends at the balancer, round robin without
 //! stickiness, `X-Forwarded-For` and `X-Forwarded-Proto` set, the instances trusting the
 //! balancer's address. So every contract test also checks that the API holds whichever
-//! instance answers each request.
+//! instance answers each request. Session checks are not cached there
+//! (`TASKFLOW_SESSION_CACHE_MS=0`) unless the test sets a bound: the suite's tests expect a
+//! revocation to take effect at once; `instances.rs` checks the bounded case.
 //!
 //! A test that cannot hold behind a balancer by its nature declares it with a
 //! [`SingleInstance`] reason and runs on one instance in every topology. When a balanced app is
