@@ -12,9 +12,8 @@
 //!
 //! A test that cannot hold behind a balancer by its nature declares it with a
 //! [`SingleInstance`] reason and runs on one instance in every topology. When a balanced app is
-//! dropped, the instances' own request counters must show that nginx rotated over all of them
-//! (each served within one request of the others), so no test passes by talking to one
-//! instance only.
+//! dropped, nginx's access log must show that it rotated over all the instances (each passed
+//! within one request of the others), so no test passes by talking to one instance only.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
