@@ -166,12 +166,12 @@ impl Drop for Deployment {
     /// Checks that nginx rotated over the instances: by its access log, each was passed
     /// within one request of the others (round robin). nginx logs a request just after
     /// answering it, so the last line may lag the test's last answer by a moment: a lopsided
-    /// count is read again for up to 2 s before it fails the test.
+    /// count is read again for up to 5 s before it fails the test.
     fn drop(&mut self) {
         if std::thread::panicking() {
             return;
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
         loop {
             let passed = self.balancer.passed_to(&self.instances);
             let most = passed.iter().copied().max().unwrap_or_default();
