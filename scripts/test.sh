@@ -9,7 +9,8 @@
 #   TASKFLOW_SKIP_LINT=1       skip `cargo fmt --check`, `cargo clippy`, hadolint and actionlint
 #
 # Exported for the tests: TASKFLOW_TEST_MONGODB_URI, and TASKFLOW_TEST_SECANTUSD (the
-# secantusd-py binary, for the MongoDB outage test, which starts and kills its own server).
+# secantusd-py binary, for the MongoDB outage test, which starts and kills its own server);
+# for the balanced contract suite, TASKFLOW_TEST_NGINX (installed with apt when missing).
 set -euo pipefail
 
 SECANTUS_VERSION="0.7.0b3"
@@ -198,6 +199,43 @@ if [[ $status -eq 0 && $# -eq 0 ]]; then
         TASKFLOW_TEST_ADAPTER="${pair%%:*}" TASKFLOW_TEST_STORE="${pair##*:}" \
             cargo test --workspace --all-features --locked --test api 2>&1 | tee -a "$TEST_LOG" || status=$?
     done
+fi
+
+# The contract suite on a deployment: three instances (axum, warp, axum) on one MongoDB
+# database behind nginx, round robin (TASKFLOW_TEST_TOPOLOGY=balanced, tests/api/deployment.rs),
+# with the instance tests (tests/api/instances.rs; one kills an example server under load).
+# nginx is installed with apt when missing; without it the step is skipped, except under
+# CI=true, where that is a failure.
+balanced_nginx() {
+    local nginx
+    nginx="$(command -v nginx || true)"
+    [[ -z "$nginx" && -x /usr/sbin/nginx ]] && nginx=/usr/sbin/nginx
+    if [[ -z "$nginx" ]] && command -v apt-get >/dev/null; then
+        local sudo=()
+        [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
+        echo "nginx is missing: apt-get install -y nginx" >&2
+        { "${sudo[@]}" apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq nginx; } >&2 || true
+        nginx="$(command -v nginx || true)"
+        [[ -z "$nginx" && -x /usr/sbin/nginx ]] && nginx=/usr/sbin/nginx
+    fi
+    [[ -n "$nginx" ]] && echo "$nginx"
+}
+if [[ $status -eq 0 && $# -eq 0 ]]; then
+    step "contract suite: three instances (axum, warp, axum) behind nginx, store mongo"
+    if NGINX="$(balanced_nginx)"; then
+        balanced_started=$SECONDS
+        # The instance kill test runs the example servers (cargo test built them).
+        cargo build --workspace --all-features --locked --examples
+        TASKFLOW_TEST_TOPOLOGY=balanced TASKFLOW_TEST_STORE=mongo TASKFLOW_TEST_NGINX="$NGINX" \
+            cargo test --workspace --all-features --locked --test api 2>&1 | tee -a "$TEST_LOG" || status=$?
+        echo "balanced contract suite: $((SECONDS - balanced_started)) s"
+    elif [[ "${CI:-}" == "true" ]]; then
+        echo "test.sh: nginx is missing and could not be installed; the balanced suite must run in CI" >&2
+        status=1
+    else
+        echo "test.sh: skipping the balanced contract suite: no nginx (apt-get install -y nginx)" >&2
+    fi
 fi
 
 # Schemathesis against every example server (cargo test built them, in debug).

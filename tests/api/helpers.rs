@@ -1,5 +1,6 @@
 //! Spawning a server per test and typed request helpers, in the manner of zero-to-production's
-//! `spawn_app`.
+//! `spawn_app`. What "a server" is (one instance, or several behind a balancer) is the
+//! deployment module's business.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,6 +15,8 @@ use taskflow::http::config::Config;
 use taskflow::http::{App, Stores};
 
 pub use crate::assertions::*;
+use crate::deployment::{self, Deployment, Instance, Topology};
+pub use crate::deployment::{INSTANCES, SingleInstance};
 
 /// A JWT secret for tests that forge tokens with the server's own key.
 pub const JWT_SECRET: &str = "test-only-jwt-key-0123456789abcdef-xyz-q7";
@@ -49,47 +52,107 @@ impl Adapter {
 /// embedded store.
 pub async fn test_stores() -> Stores {
     match std::env::var("TASKFLOW_TEST_STORE").as_deref() {
-        Ok("mongo") => {
-            let uri = std::env::var("TASKFLOW_TEST_MONGODB_URI")
-                .expect("TASKFLOW_TEST_STORE=mongo needs TASKFLOW_TEST_MONGODB_URI");
-            let database = format!(
-                "taskflow_api_{}",
-                taskflow::core::domain::TaskId::generate()
-            );
-            let config = taskflow::mongo::MongoConfig::new(uri).with_database(database);
-            let store = taskflow::mongo::MongoStore::connect(config)
-                .await
-                .expect("MongoDB");
-            Stores::single(store)
-        }
+        Ok("mongo") => mongo_stores(&fresh_database()).await,
         Ok("memory") | Err(_) => Stores::memory(),
         Ok(other) => panic!("TASKFLOW_TEST_STORE={other}: expected memory or mongo"),
     }
 }
 
+/// A database name no other test app uses.
+fn fresh_database() -> String {
+    format!(
+        "taskflow_api_{}",
+        taskflow::core::domain::TaskId::generate()
+    )
+}
+
+/// A store on `database` of the server of `TASKFLOW_TEST_MONGODB_URI`, with its own
+/// connection pool (as each instance of a deployment has).
+async fn mongo_stores(database: &str) -> Stores {
+    let uri = std::env::var("TASKFLOW_TEST_MONGODB_URI")
+        .expect("TASKFLOW_TEST_STORE=mongo needs TASKFLOW_TEST_MONGODB_URI");
+    let config = taskflow::mongo::MongoConfig::new(uri).with_database(database.to_owned());
+    let store = taskflow::mongo::MongoStore::connect(config)
+        .await
+        .expect("MongoDB");
+    Stores::single(store)
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or the balancer's `https://localhost:PORT`.
     pub address: String,
     /// A client without a cookie store: cookies are handled explicitly by [`TestUser`].
     pub client: reqwest::Client,
+    /// The instances and their balancer, in the balanced topology.
+    deployment: Option<Deployment>,
 }
 
 impl TestApp {
-    /// A server with the default configuration (secure cookies, production-like defaults).
+    /// A server with the default configuration (secure cookies, production-like defaults),
+    /// in the topology of `TASKFLOW_TEST_TOPOLOGY`.
     pub async fn spawn() -> Self {
-        Self::spawn_with(&[]).await
+        Spawn::from_env().spawn().await
     }
 
     /// A server with extra `TASKFLOW_*` variables (for example a rate limit).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
-        let config = Self::config(vars);
-        let app = App::from_config(&config, test_stores().await).expect("app");
-        Self::serve(Adapter::from_env(), app).await
+        Spawn::from_env().spawn_with(vars).await
+    }
+
+    /// A server like [`spawn_with`](Self::spawn_with) whose services read time from `clock`
+    /// (tokens, sessions, login throttling, task timestamps), so tests move time without
+    /// sleeping. Rate limits keep the real monotonic clock.
+    pub async fn spawn_with_clock(vars: &[(&str, &str)], clock: Arc<ManualClock>) -> Self {
+        Spawn::from_env().spawn_with_clock(vars, clock).await
+    }
+
+    /// A server like [`spawn_with`](Self::spawn_with) verifying access tokens with `keys`
+    /// (to test key rotation, which the environment cannot configure).
+    pub async fn spawn_with_keys(vars: &[(&str, &str)], keys: KeySet) -> Self {
+        Spawn::from_env().spawn_with_keys(vars, keys).await
+    }
+
+    /// A server over `stores` (a failing store, say), with every other part replaceable.
+    pub async fn spawn_full(
+        vars: &[(&str, &str)],
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        keys: Option<KeySet>,
+    ) -> Self {
+        Spawn::from_env()
+            .spawn_full(vars, stores, clock, keys)
+            .await
+    }
+
+    /// Spawns on one instance whatever the topology, for a test that cannot hold behind a
+    /// balancer by its nature (`because` says which).
+    pub fn single(because: SingleInstance) -> Spawn {
+        let _ = because;
+        Spawn {
+            topology: Topology::Single,
+        }
+    }
+
+    /// Spawns in the balanced topology, for the tests of several instances; `None` (the test
+    /// skips, with a note) unless the run is in that topology (`TASKFLOW_TEST_TOPOLOGY=balanced`,
+    /// as scripts/test.sh's balanced step runs it).
+    pub fn balanced(test: &str) -> Option<Spawn> {
+        let topology = Topology::from_env();
+        if topology != Topology::Balanced {
+            eprintln!("skipping {test}: it runs with TASKFLOW_TEST_TOPOLOGY=balanced");
+            return None;
+        }
+        Some(Spawn { topology })
     }
 
     /// The test configuration: the defaults of [`spawn`](Self::spawn) overridden by `vars`.
     pub fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_map(&Self::config_vars(vars)).expect("valid test configuration")
+    }
+
+    /// The variables of [`config`](Self::config).
+    fn config_vars(vars: &[(&str, &str)]) -> HashMap<String, String> {
         let mut map: HashMap<String, String> = HashMap::from([
             ("TASKFLOW_BIND".to_owned(), "127.0.0.1:0".to_owned()),
             (
@@ -102,37 +165,7 @@ impl TestApp {
         for (k, v) in vars {
             map.insert((*k).to_owned(), (*v).to_owned());
         }
-        Config::from_map(&map).expect("valid test configuration")
-    }
-
-    /// A server like [`spawn_with`](Self::spawn_with) whose services read time from `clock`
-    /// (tokens, sessions, login throttling, task timestamps), so tests move time without
-    /// sleeping. Rate limits keep the real monotonic clock.
-    pub async fn spawn_with_clock(vars: &[(&str, &str)], clock: Arc<ManualClock>) -> Self {
-        Self::assemble(vars, clock, None).await
-    }
-
-    /// A server like [`spawn_with`](Self::spawn_with) verifying access tokens with `keys`
-    /// (to test key rotation, which the environment cannot configure).
-    pub async fn spawn_with_keys(vars: &[(&str, &str)], keys: KeySet) -> Self {
-        Self::assemble(vars, Arc::new(SystemClock), Some(keys)).await
-    }
-
-    /// The application as the example servers build it, with the clock and keys replaced.
-    async fn assemble(vars: &[(&str, &str)], clock: Arc<dyn Clock>, keys: Option<KeySet>) -> Self {
-        Self::spawn_full(vars, test_stores().await, clock, keys).await
-    }
-
-    /// A server over `stores` (a failing store, say), with every other part replaceable.
-    pub async fn spawn_full(
-        vars: &[(&str, &str)],
-        stores: Stores,
-        clock: Arc<dyn Clock>,
-        keys: Option<KeySet>,
-    ) -> Self {
-        let config = Self::config(vars);
-        let app = App::from_config_with(&config, stores, clock, keys).expect("app");
-        Self::serve(Adapter::from_env(), app).await
+        map
     }
 
     /// Serves `app` with `adapter` on a random local port.
@@ -150,6 +183,88 @@ impl TestApp {
         Self {
             address: format!("http://{address}"),
             client,
+            deployment: None,
+        }
+    }
+
+    /// A client of the deployment behind `balancer` (whose instances the caller runs).
+    pub fn through(balancer: &deployment::Balancer) -> Self {
+        Self {
+            address: balancer.url(),
+            client: balancer.client(),
+            deployment: None,
+        }
+    }
+
+    /// The deployment's instances, each as a client talking to it directly (bypassing the
+    /// balancer), in the balancer's order.
+    ///
+    /// # Panics
+    /// Unless this app is balanced.
+    pub fn instances(&self) -> Vec<TestApp> {
+        self.deployment()
+            .instances()
+            .iter()
+            .map(|i| Self::at(i.address))
+            .collect()
+    }
+
+    /// The adapter of each instance, in the balancer's order.
+    ///
+    /// # Panics
+    /// Unless this app is balanced.
+    pub fn adapters(&self) -> Vec<Adapter> {
+        self.deployment()
+            .instances()
+            .iter()
+            .map(|i: &Instance| i.adapter)
+            .collect()
+    }
+
+    fn deployment(&self) -> &Deployment {
+        self.deployment
+            .as_ref()
+            .expect("a balanced app (TestApp::balanced)")
+    }
+
+    /// The upstream of every request the balancer logged (see
+    /// [`Balancer::upstreams_logged`](deployment::Balancer::upstreams_logged)).
+    ///
+    /// # Panics
+    /// Unless this app is balanced.
+    pub fn upstreams_logged(&self) -> Vec<String> {
+        self.deployment().balancer().upstreams_logged()
+    }
+
+    /// `GET /metrics` with `headers`, asserted 200 in the text format, as the deployment's
+    /// operator reads it: from the one instance; in the balanced topology from every instance
+    /// directly (as Prometheus scrapes each target), summed series by series (as
+    /// `sum without (instance)` would).
+    pub async fn scrape(&self, headers: HeaderMap) -> String {
+        let targets = match &self.deployment {
+            None => vec![self.client.get(format!("{}/metrics", self.address))],
+            Some(deployment) => deployment
+                .instances()
+                .iter()
+                .map(|i| self.client.get(format!("http://{}/metrics", i.address)))
+                .collect(),
+        };
+        let mut texts = Vec::new();
+        for target in targets {
+            let response = target
+                .headers(headers.clone())
+                .send()
+                .await
+                .expect("scraped");
+            assert_eq!(response.status(), 200, "GET /metrics");
+            assert!(
+                header(&response, "content-type").is_some_and(|ct| ct.starts_with("text/plain"))
+            );
+            texts.push(response.text().await.expect("body"));
+        }
+        match self.deployment {
+            None => texts.pop().expect("one exposition"),
+            Some(_) => deployment::sum_expositions(&texts),
         }
     }
 
@@ -244,6 +359,121 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 201, "register {email}");
         TestUser::from_response(email, &response)
+    }
+}
+
+/// How a test's server is spawned: in the topology of `TASKFLOW_TEST_TOPOLOGY`
+/// ([`from_env`](Self::from_env), what `TestApp::spawn*` use), or in one the test declares
+/// ([`TestApp::single`], [`TestApp::balanced`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Spawn {
+    topology: Topology,
+}
+
+impl Spawn {
+    /// The topology of `TASKFLOW_TEST_TOPOLOGY`.
+    pub fn from_env() -> Self {
+        Self {
+            topology: Topology::from_env(),
+        }
+    }
+
+    /// See [`TestApp::spawn`].
+    pub async fn spawn(self) -> TestApp {
+        self.spawn_with(&[]).await
+    }
+
+    /// See [`TestApp::spawn_with`].
+    pub async fn spawn_with(self, vars: &[(&str, &str)]) -> TestApp {
+        self.assemble(vars, Arc::new(SystemClock), None).await
+    }
+
+    /// See [`TestApp::spawn_with_clock`]. Balanced, the instances share the clock.
+    pub async fn spawn_with_clock(self, vars: &[(&str, &str)], clock: Arc<ManualClock>) -> TestApp {
+        self.assemble(vars, clock, None).await
+    }
+
+    /// See [`TestApp::spawn_with_keys`]. Balanced, every instance has the keys.
+    pub async fn spawn_with_keys(self, vars: &[(&str, &str)], keys: KeySet) -> TestApp {
+        self.assemble(vars, Arc::new(SystemClock), Some(keys)).await
+    }
+
+    /// The application as the example servers build it, with the clock and keys replaced,
+    /// over the suite's store; balanced, each instance with its own connection pool to one
+    /// shared database.
+    async fn assemble(
+        self,
+        vars: &[(&str, &str)],
+        clock: Arc<dyn Clock>,
+        keys: Option<KeySet>,
+    ) -> TestApp {
+        match self.topology {
+            Topology::Single => {
+                self.spawn_full(vars, test_stores().await, clock, keys)
+                    .await
+            }
+            Topology::Balanced => {
+                let database = fresh_database();
+                let mut stores = Vec::new();
+                for _ in 0..INSTANCES {
+                    stores.push(mongo_stores(&database).await);
+                }
+                Self::balance(vars, stores, clock, keys).await
+            }
+        }
+    }
+
+    /// See [`TestApp::spawn_full`]. Balanced, the instances share `stores` (one connection
+    /// pool), as they would share the database behind it.
+    pub async fn spawn_full(
+        self,
+        vars: &[(&str, &str)],
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        keys: Option<KeySet>,
+    ) -> TestApp {
+        match self.topology {
+            Topology::Single => {
+                let config = TestApp::config(vars);
+                let app = App::from_config_with(&config, stores, clock, keys).expect("app");
+                TestApp::serve(Adapter::from_env(), app).await
+            }
+            Topology::Balanced => {
+                let stores = vec![stores; INSTANCES];
+                Self::balance(vars, stores, clock, keys).await
+            }
+        }
+    }
+
+    /// One instance per store, all of the same configuration (one parse, so one deployment
+    /// secret even where the development profile makes it up), trusting the balancer; nginx
+    /// in front of them.
+    async fn balance(
+        vars: &[(&str, &str)],
+        stores: Vec<Stores>,
+        clock: Arc<dyn Clock>,
+        keys: Option<KeySet>,
+    ) -> TestApp {
+        let mut map = TestApp::config_vars(vars);
+        deployment::trusting_the_balancer(&mut map);
+        // The suite's tests expect a revocation to stop a token at once, which holds on every
+        // instance only when none caches session checks; the instance tests set the contract's
+        // bound themselves and check that it holds.
+        map.entry("TASKFLOW_SESSION_CACHE_MS".to_owned())
+            .or_insert_with(|| "0".to_owned());
+        let config = Config::from_map(&map).expect("valid test configuration");
+        let apps = stores
+            .into_iter()
+            .map(|stores| {
+                App::from_config_with(&config, stores, clock.clone(), keys.clone()).expect("app")
+            })
+            .collect();
+        let deployment = Deployment::start(apps).await;
+        TestApp {
+            address: deployment.balancer().url(),
+            client: deployment.balancer().client(),
+            deployment: Some(deployment),
+        }
     }
 }
 

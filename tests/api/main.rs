@@ -1,6 +1,6 @@
 //! The HTTP contract suite (`docs/api.md`): framework-neutral tests that talk HTTP to a
-//! server spawned on a random local port, so the very same tests run against every adapter
-//! and every store.
+//! server spawned on a random local port, so the very same tests run against every adapter,
+//! every store and both topologies (one instance, or several behind nginx: `deployment.rs`).
 
 // Helpers are shared by many test modules; not every module uses every helper.
 #![allow(unreachable_pub, dead_code)]
@@ -10,7 +10,9 @@ mod auth;
 mod compression;
 mod cookies;
 mod csrf;
+mod deployment;
 mod helpers;
+mod instances;
 mod isolation;
 mod jwt;
 mod list;

@@ -18,14 +18,9 @@ async fn spawn_gated(vars: &[(&str, &str)], gate: &Arc<Gate>) -> TestApp {
     TestApp::spawn_full(vars, gate.stores(), Arc::new(SystemClock), None).await
 }
 
-/// A metric's value in the exposition.
+/// A metric's value in the deployment's exposition.
 async fn metric(app: &TestApp, name: &str) -> String {
-    let text = app
-        .get("/metrics", HeaderMap::new())
-        .await
-        .text()
-        .await
-        .expect("metrics");
+    let text = app.scrape(HeaderMap::new()).await;
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
         .unwrap_or_else(|| panic!("no {name} in\n{text}"))
@@ -53,7 +48,15 @@ async fn a_stuck_storage_call_ends_as_a_504_problem() {
 #[tokio::test]
 async fn over_the_concurrency_limit_requests_are_shed_at_once() {
     let gate = Gate::new(Mode::Wait);
-    let app = spawn_gated(&[("TASKFLOW_MAX_CONCURRENT_REQUESTS", "1")], &gate).await;
+    // The limit is per instance: behind a balancer the next request goes to another one.
+    let app = TestApp::single(SingleInstance::PerInstanceLimit)
+        .spawn_full(
+            &[("TASKFLOW_MAX_CONCURRENT_REQUESTS", "1")],
+            gate.stores(),
+            Arc::new(SystemClock),
+            None,
+        )
+        .await;
     let user = app.register("busy@example.com").await;
     let parked = {
         let (app, headers) = (TestApp::at(address_of(&app)), user.browser_headers());
@@ -88,7 +91,9 @@ async fn a_panicking_handler_is_a_500_problem_and_the_server_goes_on() {
 
 #[tokio::test]
 async fn a_slow_request_head_is_cut_off_while_others_are_served() {
-    let app = TestApp::spawn_with(&[("TASKFLOW_HEADER_READ_TIMEOUT_SECS", "1")]).await;
+    let app = TestApp::single(SingleInstance::Connection)
+        .spawn_with(&[("TASKFLOW_HEADER_READ_TIMEOUT_SECS", "1")])
+        .await;
     let mut slow = TcpStream::connect(address_of(&app)).await.expect("connect");
     slow.write_all(b"GET /health/live HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
         .await
@@ -102,7 +107,9 @@ async fn a_slow_request_head_is_cut_off_while_others_are_served() {
 
 #[tokio::test]
 async fn an_idle_connection_is_closed_after_the_keep_alive_timeout() {
-    let app = TestApp::spawn_with(&[("TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS", "1")]).await;
+    let app = TestApp::single(SingleInstance::Connection)
+        .spawn_with(&[("TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS", "1")])
+        .await;
     let mut stream = TcpStream::connect(address_of(&app)).await.expect("connect");
     raw_get(&mut stream, "/health/live").await;
     let (head, _) = raw_response(&mut stream).await;
@@ -113,7 +120,9 @@ async fn an_idle_connection_is_closed_after_the_keep_alive_timeout() {
 
 #[tokio::test]
 async fn the_nth_response_of_a_connection_closes_it() {
-    let app = TestApp::spawn_with(&[("TASKFLOW_MAX_REQUESTS_PER_CONNECTION", "3")]).await;
+    let app = TestApp::single(SingleInstance::Connection)
+        .spawn_with(&[("TASKFLOW_MAX_REQUESTS_PER_CONNECTION", "3")])
+        .await;
     let mut stream = TcpStream::connect(address_of(&app)).await.expect("connect");
     for n in 1..=3 {
         raw_get(&mut stream, "/health/live").await;
@@ -153,7 +162,9 @@ async fn the_openapi_document_lists_the_guards_answers() {
 
 #[tokio::test]
 async fn connections_over_the_cap_per_address_are_closed_at_once() {
-    let app = TestApp::spawn_with(&[("TASKFLOW_MAX_CONNECTIONS_PER_IP", "3")]).await;
+    let app = TestApp::single(SingleInstance::Connection)
+        .spawn_with(&[("TASKFLOW_MAX_CONNECTIONS_PER_IP", "3")])
+        .await;
     let mut open = Vec::new();
     for _ in 0..3 {
         let mut stream = TcpStream::connect(address_of(&app)).await.expect("connect");
@@ -210,11 +221,13 @@ async fn connections_over_the_cap_per_address_are_closed_at_once() {
 
 #[tokio::test]
 async fn a_trusted_proxy_is_not_capped() {
-    let app = TestApp::spawn_with(&[
-        ("TASKFLOW_MAX_CONNECTIONS_PER_IP", "1"),
-        ("TASKFLOW_TRUSTED_PROXIES", "127.0.0.1"),
-    ])
-    .await;
+    // The test client is the trusted proxy, holding connections to the instance itself.
+    let app = TestApp::single(SingleInstance::Connection)
+        .spawn_with(&[
+            ("TASKFLOW_MAX_CONNECTIONS_PER_IP", "1"),
+            ("TASKFLOW_TRUSTED_PROXIES", "127.0.0.1"),
+        ])
+        .await;
     let mut streams = Vec::new();
     for _ in 0..3 {
         let mut stream = TcpStream::connect(address_of(&app)).await.expect("connect");

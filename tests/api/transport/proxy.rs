@@ -7,14 +7,16 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-/// A production server that trusts the test client (127.0.0.1) as its proxy.
+/// A production server that trusts the test client (127.0.0.1) as its proxy: the client
+/// plays the proxy, so it must be the instance's peer.
 async fn behind_proxy(profile: &str) -> TestApp {
-    TestApp::spawn_with(&[
-        ("TASKFLOW_PROFILE", profile),
-        ("TASKFLOW_JWT_SECRET", JWT_SECRET),
-        ("TASKFLOW_TRUSTED_PROXIES", "127.0.0.1"),
-    ])
-    .await
+    TestApp::single(SingleInstance::PeerAddress)
+        .spawn_with(&[
+            ("TASKFLOW_PROFILE", profile),
+            ("TASKFLOW_JWT_SECRET", JWT_SECRET),
+            ("TASKFLOW_TRUSTED_PROXIES", "127.0.0.1"),
+        ])
+        .await
 }
 
 fn forwarded(proto: &str) -> HeaderMap {
@@ -70,12 +72,15 @@ async fn health_probes_https_and_development_are_left_alone() {
 
 #[tokio::test]
 async fn an_untrusted_peer_cannot_trigger_the_rule() {
-    let app = TestApp::spawn_with(&[
-        ("TASKFLOW_PROFILE", "production"),
-        ("TASKFLOW_JWT_SECRET", JWT_SECRET),
-        ("TASKFLOW_TRUSTED_PROXIES", "10.0.0.0/8"),
-    ])
-    .await;
+    // The test client must be the instance's (untrusted) peer; behind the balancer the peer
+    // is the trusted balancer, which overwrites X-Forwarded-Proto anyway.
+    let app = TestApp::single(SingleInstance::PeerAddress)
+        .spawn_with(&[
+            ("TASKFLOW_PROFILE", "production"),
+            ("TASKFLOW_JWT_SECRET", JWT_SECRET),
+            ("TASKFLOW_TRUSTED_PROXIES", "10.0.0.0/8"),
+        ])
+        .await;
     let response = app.get("/api/v1/auth/me", forwarded("http")).await;
     assert_problem(response, 401, "unauthorized").await;
 }

@@ -27,11 +27,14 @@ fn answer(head: &str, body: &[u8]) -> (String, serde_json::Value) {
 
 #[tokio::test]
 async fn trickling_bodies_time_out_and_free_their_slots() {
-    let app = TestApp::spawn_with(&[
-        ("TASKFLOW_MAX_CONCURRENT_REQUESTS", "50"),
-        ("TASKFLOW_BODY_READ_TIMEOUT_SECS", "2"),
-    ])
-    .await;
+    // Raw connections to one instance, holding its concurrency permits (nginx would buffer
+    // the bodies and time them out itself).
+    let app = TestApp::single(SingleInstance::Connection)
+        .spawn_with(&[
+            ("TASKFLOW_MAX_CONCURRENT_REQUESTS", "50"),
+            ("TASKFLOW_BODY_READ_TIMEOUT_SECS", "2"),
+        ])
+        .await;
     let user = app.register("patient@example.com").await;
 
     // The attack: 60 connections, each a request head and one byte of a 60000-byte body.
@@ -96,7 +99,9 @@ async fn trickling_bodies_time_out_and_free_their_slots() {
 
 #[tokio::test]
 async fn a_body_sent_in_pieces_within_the_deadline_is_read() {
-    let app = TestApp::spawn_with(&[("TASKFLOW_BODY_READ_TIMEOUT_SECS", "5")]).await;
+    let app = TestApp::single(SingleInstance::Connection)
+        .spawn_with(&[("TASKFLOW_BODY_READ_TIMEOUT_SECS", "5")])
+        .await;
     app.register("pieces@example.com").await;
     let body = format!(
         r#"{{"email":"pieces@example.com","password":"{}"}}"#,
