@@ -331,7 +331,10 @@ async fn a_concurrent_burst_of_wrong_passwords_gets_one_try_per_backoff_step() {
 
 #[tokio::test]
 async fn ipv6_clients_are_counted_per_slash_64() {
-    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3"), PROXY]).await;
+    // The test client poses as the trusted proxy that reports the IPv6 addresses.
+    let app = TestApp::single(SingleInstance::PeerAddress)
+        .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3"), PROXY])
+        .await;
     let one_network = [
         "2001:db8:1:2::1",
         "2001:db8:1:2::2",
@@ -417,7 +420,9 @@ async fn forged_refresh_tokens_naming_a_victim_do_not_spend_the_victims_quota() 
 
 #[tokio::test]
 async fn a_refresh_is_charged_to_its_user_once_verified_and_never_loses_its_rotation() {
-    let app = TestApp::spawn_with(&[("TASKFLOW_API_RATE_PER_MIN", "2")]).await;
+    let app = TestApp::single(SingleInstance::PerInstanceLimit)
+        .spawn_with(&[("TASKFLOW_API_RATE_PER_MIN", "2")])
+        .await;
     let mut user = app.register("rotating@example.com").await;
     let tasks = app.get("/api/v1/tasks", user.browser_headers()).await;
     assert_eq!(tasks.status(), 200);
@@ -451,7 +456,10 @@ async fn a_refresh_is_charged_to_its_user_once_verified_and_never_loses_its_rota
 
 #[tokio::test]
 async fn refresh_is_limited_per_client_ip_before_its_token_is_read() {
-    let app = TestApp::spawn_with(&[("TASKFLOW_REFRESH_RATE_PER_MIN", "2"), PROXY]).await;
+    // The test client poses as the trusted proxy that reports the attacker's address.
+    let app = TestApp::single(SingleInstance::PeerAddress)
+        .spawn_with(&[("TASKFLOW_REFRESH_RATE_PER_MIN", "2"), PROXY])
+        .await;
     let user = app.register("refresher@example.com").await;
     let attacker = "198.51.100.7";
     for _ in 0..2 {
