@@ -10,6 +10,7 @@ mod auth;
 mod compression;
 mod cookies;
 mod csrf;
+mod deployment_limits;
 mod helpers;
 mod isolation;
 mod jwt;
