@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::auth::gcra::{GcraUpdate, RateLimitKey};
 use crate::auth::refresh::RefreshTokenHash;
 use crate::auth::session::{RefreshFamily, Rotation, Session};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
@@ -222,6 +223,32 @@ pub trait LoginThrottleRepository: Send + Sync + 'static {
     async fn clear_login_failures(&self, email: &Email) -> Result<(), StorageError>;
 }
 
+/// Stores the state of the rate limits that hold for a whole deployment (the auth limits,
+/// [`crate::auth::AuthRateLimits`]): one GCRA theoretical arrival time (TAT) per key, shared by
+/// every instance that shares the store. The arithmetic is the core's
+/// ([`crate::auth::gcra`]); a store only applies it atomically.
+#[async_trait]
+pub trait RateLimitRepository: Send + Sync + 'static {
+    /// Applies `update` to the state of `key` in one atomic step, and returns the state it
+    /// found there (`None` for a key without state): [`GcraUpdate::apply`] of the stored TAT,
+    /// whose result, when it admits, is stored in its place (a rejection changes nothing).
+    /// Of concurrent calls for one key (on any instance sharing the store), each sees the
+    /// state the previous one left, so they never admit more than one quota between them.
+    ///
+    /// A stored TAT that is not after the current time is the state of a fresh key, so a
+    /// store forgets it by itself some time after that instant (a TTL index, a sweep), which
+    /// keeps the state bounded by the keys of about the last minute.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails; the caller must then refuse the request, never
+    /// let it through uncounted.
+    async fn apply_rate_limit(
+        &self,
+        key: &RateLimitKey,
+        update: &GcraUpdate,
+    ) -> Result<Option<Timestamp>, StorageError>;
+}
+
 /// A connection pool's state, for the metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
@@ -330,6 +357,8 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionRepository>,
     /// Login failure counters.
     pub throttle: Arc<dyn LoginThrottleRepository>,
+    /// The state of the deployment-wide (auth) rate limits.
+    pub rate_limits: Arc<dyn RateLimitRepository>,
     /// Readiness.
     pub health: Arc<dyn StorageHealth>,
 }
@@ -340,6 +369,7 @@ pub trait Store:
     + TaskRepository
     + SessionRepository
     + LoginThrottleRepository
+    + RateLimitRepository
     + StorageHealth
     + Clone
 {
@@ -350,6 +380,7 @@ impl<S> Store for S where
         + TaskRepository
         + SessionRepository
         + LoginThrottleRepository
+        + RateLimitRepository
         + StorageHealth
         + Clone
 {
@@ -363,6 +394,7 @@ impl Stores {
             tasks: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
             throttle: Arc::new(store.clone()),
+            rate_limits: Arc::new(store.clone()),
             health: Arc::new(store),
         }
     }

@@ -8,8 +8,8 @@ use taskflow_core::Clock;
 use taskflow_core::auth::refresh::RefreshTokenKeys;
 use taskflow_core::auth::session::SessionPolicy;
 use taskflow_core::auth::{
-    AccessTokenConfig, AccessTokens, AllowedOrigins, CsrfGuard, CsrfTokens, KeySet, PasswordHasher,
-    RateLimitConfig, RateLimits, TrustedProxies,
+    AccessTokenConfig, AccessTokens, AllowedOrigins, AuthRateLimits, CsrfGuard, CsrfTokens, KeySet,
+    PasswordHasher, RateLimitConfig, RateLimits, TrustedProxies,
 };
 use taskflow_core::ports::StorageHealth;
 pub use taskflow_core::ports::Stores;
@@ -87,7 +87,10 @@ impl Default for Settings {
 pub(crate) struct Inner {
     pub(crate) tasks: TaskService,
     pub(crate) auth: AuthService,
+    /// The in-process limits (`refresh-ip`, `api-user`).
     pub(crate) limits: RateLimits,
+    /// The auth limits (`auth-ip`, `auth-account`), in storage: deployment-wide.
+    pub(crate) auth_limits: AuthRateLimits,
     pub(crate) csrf: CsrfGuard,
     pub(crate) cookies: CookiePolicy,
     pub(crate) settings: Settings,
@@ -119,6 +122,11 @@ impl App {
         let secret = security.secret.expose_secret();
         let cursors = CursorCodec::new(CursorKey::derive(secret));
         let tasks = TaskService::new(stores.tasks.clone(), clock.clone(), cursors);
+        let auth_limits = AuthRateLimits::new(
+            settings.rate_limits,
+            stores.rate_limits.clone(),
+            clock.clone(),
+        );
         let access_ttl_secs = security.access.ttl.as_secs();
         let tokens = AccessTokens::new(security.jwt_keys, security.access);
         let auth_stores = AuthStores {
@@ -142,6 +150,7 @@ impl App {
             tasks,
             auth,
             limits: RateLimits::new(settings.rate_limits),
+            auth_limits,
             csrf,
             cookies: CookiePolicy::new(settings.cookie_secure),
             health: stores.health,

@@ -4,6 +4,7 @@
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 use serde::Serialize;
+use taskflow_core::StorageError;
 use taskflow_core::auth::{CsrfError, RateDecision, RateLimited};
 use taskflow_core::domain::BodyError;
 use taskflow_core::error::{ErrorCode, ValidationErrors};
@@ -338,6 +339,14 @@ impl From<CsrfError> for Problem {
             "A valid CSRF token (X-CSRF-Token) from an allowed origin is required.",
         )
         .with_auth_event(AuthEvent::CsrfRejected)
+    }
+}
+
+/// A store that failed outside a service (the auth rate limits): 503 `storage_unavailable`
+/// when it cannot be reached, 500 `internal` otherwise; never the cause.
+impl From<StorageError> for Problem {
+    fn from(e: StorageError) -> Self {
+        Self::new(e.code(), storage_detail(e.code()))
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) const USERS: &str = "users";
 pub(crate) const TASKS: &str = "tasks";
 pub(crate) const SESSIONS: &str = "sessions";
 pub(crate) const LOGIN_FAILURES: &str = "login_failures";
+pub(crate) const RATE_LIMITS: &str = "rate_limits";
 
 pub(crate) fn oid(bytes: [u8; 12]) -> ObjectId {
     ObjectId::from_bytes(bytes)

@@ -12,7 +12,7 @@ use mongodb::IndexModel;
 use mongodb::bson::{Document, doc};
 use mongodb::options::IndexOptions;
 
-use crate::codec::{LOGIN_FAILURES, SESSIONS, TASKS, USERS};
+use crate::codec::{LOGIN_FAILURES, RATE_LIMITS, SESSIONS, TASKS, USERS};
 
 /// One index: its collection, name, keys and options.
 pub(crate) struct IndexSpec {
@@ -38,10 +38,14 @@ fn index_with(
 }
 
 fn ttl(collection: &'static str, name: &str) -> IndexSpec {
+    ttl_on(collection, name, "expires_at")
+}
+
+fn ttl_on(collection: &'static str, name: &str, field: &str) -> IndexSpec {
     let mut options = IndexOptions::default();
-    // Expire exactly at the stored `expires_at` instant.
+    // Expire exactly at the stored instant.
     options.expire_after = Some(Duration::ZERO);
-    index_with(collection, name, doc! { "expires_at": 1 }, options)
+    index_with(collection, name, doc! { field: 1 }, options)
 }
 
 /// Every index TaskFlow needs, grouped by collection.
@@ -88,5 +92,7 @@ pub(crate) fn all() -> Vec<IndexSpec> {
         // Also ends the refresh family each session carries: no collection of tokens to clean.
         ttl(SESSIONS, "sessions_expiry"),
         ttl(LOGIN_FAILURES, "login_failures_expiry"),
+        // A key whose TAT has passed is a fresh key: its document can go.
+        ttl_on(RATE_LIMITS, "rate_limits_expiry", "tat"),
     ]
 }

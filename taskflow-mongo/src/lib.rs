@@ -7,14 +7,15 @@
 //!
 //! let store = MongoStore::connect(MongoConfig::new("mongodb://localhost:27017/")).await?;
 //! // `store` implements UserRepository, TaskRepository, SessionRepository,
-//! // LoginThrottleRepository and StorageHealth; clones share one connection pool.
+//! // LoginThrottleRepository, RateLimitRepository and StorageHealth; clones share one
+//! // connection pool.
 //! store.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! Collections (`users`, `tasks`, `sessions` with each session's refresh-token family,
-//! `login_failures`) are mapped field by field (ids as `ObjectId`, instants as BSON dates, enums
+//! `login_failures`, `rate_limits`) are mapped field by field (ids as `ObjectId`, instants as BSON dates, enums
 //! as strings); filters are built from validated core types only, so no client input can become
 //! an operator. Every task and session command carries `user_id` equality, so a sharded cluster
 //! routes it to one shard (see the crate README for shard keys).
@@ -25,6 +26,7 @@ mod error;
 mod indexes;
 mod pool;
 mod query;
+mod rate_limits;
 mod sessions;
 mod tasks;
 #[cfg(feature = "testkit")]
@@ -50,7 +52,7 @@ pub use error::MongoError;
 pub use mongodb;
 pub use taskflow_core as core;
 
-use crate::codec::{LOGIN_FAILURES, SESSIONS, TASKS, USERS};
+use crate::codec::{LOGIN_FAILURES, RATE_LIMITS, SESSIONS, TASKS, USERS};
 use crate::error::storage_error;
 
 /// The MongoDB store; cheap to clone, clones share the driver's connection pool.
@@ -62,6 +64,7 @@ pub struct MongoStore {
     tasks: Collection<Document>,
     sessions: Collection<Document>,
     failures: Collection<Document>,
+    rate_limits: Collection<Document>,
     /// Pool counters and command latencies, when the store built its own client (and so its
     /// event handlers).
     monitors: Option<Monitors>,
@@ -129,6 +132,7 @@ impl MongoStore {
             tasks: database.collection(TASKS),
             sessions: database.collection(SESSIONS),
             failures: database.collection(LOGIN_FAILURES),
+            rate_limits: database.collection(RATE_LIMITS),
             database,
             client,
             monitors: None,

@@ -88,10 +88,6 @@ pub enum SingleInstance {
     /// A limit counted per instance by design (the per-user API limit, which contract v1.1
     /// allows per instance, and the concurrency limit): N instances admit N times as much.
     PerInstanceLimit,
-    /// The auth rate limits (per client IP, per account) are counted per instance today.
-    /// Contract v1.1 requires them to hold for the whole deployment; another change of
-    /// issue 17 makes them so, and then these tests run balanced (and must pass).
-    AuthLimitsPerInstance,
     /// nginx answers the request itself (a method it does not accept, such as a lower-case
     /// one), so no instance ever sees it.
     AnsweredByTheBalancer,

@@ -102,7 +102,8 @@ impl TestApp {
 
     /// A server like [`spawn_with`](Self::spawn_with) whose services read time from `clock`
     /// (tokens, sessions, login throttling, task timestamps), so tests move time without
-    /// sleeping. Rate limits keep the real monotonic clock.
+    /// sleeping; the auth rate limits follow it too. The in-process limits (`refresh-ip`,
+    /// `api-user`) keep the real monotonic clock.
     pub async fn spawn_with_clock(vars: &[(&str, &str)], clock: Arc<ManualClock>) -> Self {
         Spawn::from_env().spawn_with_clock(vars, clock).await
     }

@@ -11,6 +11,7 @@ mod compression;
 mod cookies;
 mod csrf;
 mod deployment;
+mod deployment_limits;
 mod helpers;
 mod instances;
 mod isolation;

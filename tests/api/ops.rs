@@ -467,9 +467,7 @@ async fn metrics_count_every_kind_of_auth_event() {
 #[tokio::test]
 async fn metrics_count_rate_limit_rejections_by_policy() {
     // The second login must meet the limit, whichever instance answers it.
-    let app = TestApp::single(SingleInstance::AuthLimitsPerInstance)
-        .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "1")])
-        .await;
+    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "1")]).await;
     for expected in [401, 429, 429] {
         let response = app
             .login_with("nobody@example.com", "wrong password", HeaderMap::new())
@@ -494,9 +492,7 @@ async fn every_documented_metric_is_exposed() {
     let docs = include_str!("../../docs/metrics.md");
     // The third auth request must meet the limit (a rate-limit rejection to expose), whichever
     // instance answers it.
-    let app = TestApp::single(SingleInstance::AuthLimitsPerInstance)
-        .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "2")])
-        .await;
+    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "2")]).await;
     app.register("documented@example.com").await;
     for expected in [401, 429] {
         let response = app

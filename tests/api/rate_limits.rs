@@ -1,10 +1,9 @@
 //! Rate limits (per client IP, per account, per user) and account throttling. No test waits
 //! for a quota to refill: the throttling tests move a manual clock instead.
 //!
-//! The quota tests run on one instance in every topology: the per-user API limit is counted
-//! per instance by design, and the auth limits are per instance until the change that makes
-//! them hold for the deployment (contract v1.1); then those run balanced. The failed-login
-//! slowdown is kept in storage and runs balanced already.
+//! The auth limits and the failed-login slowdown hold for the whole deployment (contract v1.1),
+//! so their tests run balanced too; those where the test client poses as a trusted proxy, and
+//! those of the per-user API limit (counted per instance by design), run on one instance.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,9 +54,7 @@ async fn assert_rate_limited(response: Response, policy: &str, quota: u32, max_w
 
 #[tokio::test]
 async fn the_fourth_login_from_one_ip_is_429() {
-    let app = TestApp::single(SingleInstance::AuthLimitsPerInstance)
-        .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3")])
-        .await;
+    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3")]).await;
     for i in 0..3 {
         let email = format!("someone{i}@example.com");
         let response = app
@@ -73,9 +70,7 @@ async fn the_fourth_login_from_one_ip_is_429() {
 
 #[tokio::test]
 async fn register_login_and_token_share_the_ip_quota() {
-    let app = TestApp::single(SingleInstance::AuthLimitsPerInstance)
-        .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3")])
-        .await;
+    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3")]).await;
     app.register("shared@example.com").await;
     app.login("shared@example.com").await;
     app.token_grant("shared@example.com").await;
@@ -88,9 +83,7 @@ async fn register_login_and_token_share_the_ip_quota() {
 
 #[tokio::test]
 async fn a_forwarded_for_header_from_an_untrusted_peer_does_not_escape_the_ip_limit() {
-    let app = TestApp::single(SingleInstance::AuthLimitsPerInstance)
-        .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3")])
-        .await;
+    let app = TestApp::spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3")]).await;
     for i in 0..3 {
         let email = format!("spoof{i}@example.com");
         let response = app
@@ -106,7 +99,7 @@ async fn a_forwarded_for_header_from_an_untrusted_peer_does_not_escape_the_ip_li
 
 #[tokio::test]
 async fn one_account_is_limited_whatever_the_client_ip() {
-    let app = TestApp::single(SingleInstance::AuthLimitsPerInstance)
+    let app = TestApp::single(SingleInstance::PeerAddress)
         .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3"), PROXY])
         .await;
     let body = json!({"email": "target@example.com", "password": TestUser::PASSWORD});
@@ -137,7 +130,7 @@ async fn one_account_is_limited_whatever_the_client_ip() {
 
 #[tokio::test]
 async fn an_unknown_email_is_limited_exactly_like_a_known_one() {
-    let app = TestApp::single(SingleInstance::AuthLimitsPerInstance)
+    let app = TestApp::single(SingleInstance::PeerAddress)
         .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "3"), PROXY])
         .await;
     for i in 0..3 {
@@ -158,7 +151,7 @@ async fn an_unknown_email_is_limited_exactly_like_a_known_one() {
 
 #[tokio::test]
 async fn admitted_requests_report_their_quota() {
-    let app = TestApp::single(SingleInstance::AuthLimitsPerInstance)
+    let app = TestApp::single(SingleInstance::PeerAddress)
         .spawn_with(&[("TASKFLOW_AUTH_RATE_PER_MIN", "10"), PROXY])
         .await;
     let body = json!({"email": "quota@example.com", "password": TestUser::PASSWORD});

@@ -5,6 +5,7 @@
 pub mod client_ip;
 pub mod client_net;
 pub mod csrf;
+pub mod gcra;
 pub mod input;
 pub mod jwt;
 pub mod password;
@@ -16,6 +17,7 @@ pub mod throttle;
 pub use client_ip::{TrustedProxies, TrustedProxyError};
 pub use client_net::ClientNet;
 pub use csrf::{AllowedOrigins, CsrfError, CsrfGuard, CsrfTokens, OriginError, is_unsafe_method};
+pub use gcra::{Gcra, GcraUpdate, RateLimitKey};
 pub use jwt::{
     AccessClaims, AccessTokenConfig, AccessTokens, IssuedAccessToken, JwtAlgorithm, JwtKey,
     KeyError, KeySet, TokenError,
@@ -24,4 +26,4 @@ pub use password::{
     Argon2Params, Password, PasswordConfigError, PasswordError, PasswordHashError, PasswordHasher,
     Verification,
 };
-pub use rate_limit::{RateDecision, RateLimitConfig, RateLimited, RateLimits};
+pub use rate_limit::{AuthRateLimits, RateDecision, RateLimitConfig, RateLimited, RateLimits};

@@ -1,5 +1,5 @@
-//! Rate limits: one keyed GCRA limiter (governor) per policy, and the decision the adapters
-//! turn into a `429 rate_limited` answer with `Retry-After`, `RateLimit-Policy` and `RateLimit`.
+//! Rate limits: the decision the adapters turn into a `429 rate_limited` answer with
+//! `Retry-After`, `RateLimit-Policy` and `RateLimit`, and the two kinds of limiter behind it.
 //!
 //! Policies (names appear in the headers):
 //! - `auth-ip`: login, token and register, per client IP;
@@ -8,6 +8,21 @@
 //!   verified (a presented token names a user, but only verification proves it: a quota of
 //!   that user charged before it would let anyone spend it);
 //! - `api-user`: every other endpoint, per authenticated user.
+//!
+//! [`AuthRateLimits`] counts `auth-ip` and `auth-account` in storage, behind the
+//! [`RateLimitRepository`] port with the GCRA arithmetic of [`super::gcra`], so that they hold
+//! for every instance sharing the store: they bound password guessing and account creation,
+//! which a client could otherwise multiply by the number of instances behind a balancer. A
+//! check is one atomic storage command, at an instant of the wall clock ([`crate::Clock`]),
+//! which every instance shares where a monotonic clock is per process.
+//!
+//! [`RateLimits`] counts `refresh-ip` and `api-user` in process (governor, a keyed GCRA; a
+//! check costs tens of nanoseconds and no storage command): they protect the instance that
+//! serves the request, not an account, so N instances may together admit N times the quota.
+//! `refresh-ip` bounds what one address can make an instance do with made-up refresh tokens
+//! (a token's tag is checked before any storage command, and its 256-bit secret cannot be
+//! guessed anyway, so there is nothing to bound deployment-wide), and every cookie refresh,
+//! the commonest auth request, would pay a second storage command for sharing it.
 //!
 //! Client IPs are counted by [`ClientNet`]: IPv6 clients per /64, IPv4-mapped addresses as
 //! their IPv4 address.
@@ -21,16 +36,18 @@
 //! rounded up). Older drafts used three separate `RateLimit-Limit/-Remaining/-Reset` fields; the
 //! structured form names the policy, which matters when one request is under two of them.
 //!
-//! Memory: keyed state grows with every new key (an attacker rotating IPs or emails). Every
-//! [`HOUSEKEEPING_EVERY`] checks of one policy, that policy's stale keys are dropped
-//! (governor's `retain_recent`, then `shrink_to_fit`); a key is stale once it is
+//! Memory of the in-process limiter: keyed state grows with every new key (an attacker
+//! rotating IPs). Every [`HOUSEKEEPING_EVERY`] checks of one policy, that policy's stale keys
+//! are dropped (governor's `retain_recent`, then `shrink_to_fit`); a key is stale once it is
 //! indistinguishable from a fresh one, at most a minute plus one replenish interval after its
 //! last request. Live keys are thus bounded by the distinct keys of about the last minute plus
 //! [`HOUSEKEEPING_EVERY`]; a sweep costs time linear in the live keys.
-//! [`RateLimits::housekeeping`] does the same on demand (for instance from a timer).
+//! [`RateLimits::housekeeping`] does the same on demand (for instance from a timer). The
+//! stored state of [`AuthRateLimits`] expires by itself (see the port).
 
 use std::cmp::Reverse;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -40,10 +57,13 @@ use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::auth::client_net::ClientNet;
+use crate::auth::gcra::Gcra;
 use crate::domain::{Email, UserId};
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, StorageError};
+use crate::ports::RateLimitRepository;
 
-/// How many checks of one policy trigger a sweep of its stale keys.
+/// How many checks of one policy trigger a sweep of its stale keys (in process, and in the
+/// embedded store's shared state).
 pub const HOUSEKEEPING_EVERY: u32 = 4096;
 /// Every quota is per minute: the `w` of `RateLimit-Policy`.
 const WINDOW_SECS: u64 = 60;
@@ -81,8 +101,9 @@ pub struct RateDecision {
     pub limit: u32,
     /// Requests that would still be admitted right now (0 when rejected).
     pub remaining: u32,
-    /// Time until the whole quota is available again. For an admitted request this is an upper
-    /// bound exact to one replenish interval (governor exposes whole cells only).
+    /// Time until the whole quota is available again: exact for the auth policies; for an
+    /// admitted request of the in-process ones an upper bound exact to one replenish interval
+    /// (governor exposes whole cells only).
     pub reset_after: Duration,
     /// When rejected, the time until one request would be admitted; `None` when admitted.
     pub retry_after: Option<Duration>,
@@ -216,12 +237,11 @@ impl<K: std::hash::Hash + Eq + Clone, C: Clock> Policy<K, C> {
     }
 }
 
-/// The policies' limiters, shared by every request of a process (wrap in an `Arc`).
+/// The in-process policies (`refresh-ip`, `api-user`): their limiters, shared by every
+/// request of a process (wrap in an `Arc`).
 ///
 /// Generic over governor's clock so that tests can drive time with `FakeRelativeClock`.
 pub struct RateLimits<C: Clock = DefaultClock> {
-    auth_ip: Policy<ClientNet, C>,
-    auth_account: Policy<Email, C>,
     refresh_ip: Policy<ClientNet, C>,
     api_user: Policy<UserId, C>,
 }
@@ -229,7 +249,6 @@ pub struct RateLimits<C: Clock = DefaultClock> {
 impl<C: Clock> std::fmt::Debug for RateLimits<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimits")
-            .field("auth_per_minute", &self.auth_ip.limit)
             .field("api_per_minute", &self.api_user.limit)
             .field("refresh_per_minute", &self.refresh_ip.limit)
             .finish_non_exhaustive()
@@ -247,8 +266,6 @@ impl<C: Clock + Clone> RateLimits<C> {
     /// Limiters with `config`'s quotas on `clock` (all of them share it).
     pub fn with_clock(config: RateLimitConfig, clock: C) -> Self {
         Self {
-            auth_ip: Policy::new("auth-ip", config.auth_per_minute, clock.clone()),
-            auth_account: Policy::new("auth-account", config.auth_per_minute, clock.clone()),
             refresh_ip: Policy::new("refresh-ip", config.refresh_per_minute, clock.clone()),
             api_user: Policy::new("api-user", config.api_per_minute, clock),
         }
@@ -256,20 +273,9 @@ impl<C: Clock + Clone> RateLimits<C> {
 }
 
 impl<C: Clock> RateLimits<C> {
-    /// Counts one login, token or register request from `client` (policy `auth-ip`).
-    pub fn check_auth_ip(&self, client: ClientNet) -> RateDecision {
-        self.auth_ip.check(&client)
-    }
-
     /// Counts one refresh from `client` (policy `refresh-ip`), before its token is verified.
     pub fn check_refresh_ip(&self, client: ClientNet) -> RateDecision {
         self.refresh_ip.check(&client)
-    }
-
-    /// Counts one login, token or register request for `email` (policy `auth-account`),
-    /// whether or not an account has that email: the answer must not reveal which do.
-    pub fn check_auth_account(&self, email: &Email) -> RateDecision {
-        self.auth_account.check(email)
     }
 
     /// Counts one API request of `user` (policy `api-user`). `user` must be verified (an
@@ -282,39 +288,115 @@ impl<C: Clock> RateLimits<C> {
     /// Drops every key whose state is indistinguishable from a fresh one, in all policies, and
     /// releases the memory. Runs by itself every [`HOUSEKEEPING_EVERY`] checks of a policy.
     pub fn housekeeping(&self) {
-        self.auth_ip.housekeeping();
-        self.auth_account.housekeeping();
         self.refresh_ip.housekeeping();
         self.api_user.housekeeping();
     }
 
-    /// Live keys per policy (`auth-ip`, `auth-account`, `refresh-ip`, `api-user`), for
-    /// metrics and tests.
-    pub fn tracked_keys(&self) -> [usize; 4] {
-        [
-            self.auth_ip.limiter.len(),
-            self.auth_account.limiter.len(),
-            self.refresh_ip.limiter.len(),
-            self.api_user.limiter.len(),
-        ]
+    /// Live keys per policy (`refresh-ip`, `api-user`), for metrics and tests.
+    pub fn tracked_keys(&self) -> [usize; 2] {
+        [self.refresh_ip.limiter.len(), self.api_user.limiter.len()]
+    }
+}
+
+/// The auth policies (`auth-ip`, `auth-account`), counted in storage so that they hold for
+/// every instance sharing it (see the module docs); cheap to clone.
+///
+/// A check is one call of [`RateLimitRepository::apply_rate_limit`] at the current instant of
+/// the given [`crate::Clock`] (a manual one in tests, which move time without sleeping); the
+/// decision is [`Gcra::decide`] of the state the store found.
+#[derive(Clone)]
+pub struct AuthRateLimits {
+    store: Arc<dyn RateLimitRepository>,
+    clock: Arc<dyn crate::Clock>,
+    auth_ip: Gcra,
+    auth_account: Gcra,
+}
+
+impl std::fmt::Debug for AuthRateLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRateLimits")
+            .field("auth_per_minute", &self.auth_ip.limit())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthRateLimits {
+    /// The auth policies with `config`'s quota, their state in `store`, on `clock`.
+    pub fn new(
+        config: RateLimitConfig,
+        store: Arc<dyn RateLimitRepository>,
+        clock: Arc<dyn crate::Clock>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            auth_ip: Gcra::per_minute("auth-ip", config.auth_per_minute),
+            auth_account: Gcra::per_minute("auth-account", config.auth_per_minute),
+        }
+    }
+
+    /// Counts one login, token or register request from `client` (policy `auth-ip`, keyed
+    /// by the client's canonical text: an IPv4 address or an IPv6 /64).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails: the request must then be refused (503), never
+    /// let through uncounted.
+    pub async fn check_auth_ip(&self, client: ClientNet) -> Result<RateDecision, StorageError> {
+        self.check(&self.auth_ip, &client).await
+    }
+
+    /// Counts one login, token or register request for `email` (policy `auth-account`),
+    /// whether or not an account has that email: the answer must not reveal which do.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails (as for [`check_auth_ip`](Self::check_auth_ip)).
+    pub async fn check_auth_account(&self, email: &Email) -> Result<RateDecision, StorageError> {
+        self.check(&self.auth_account, &email.as_str()).await
+    }
+
+    async fn check(
+        &self,
+        quota: &Gcra,
+        subject: &(dyn std::fmt::Display + Sync),
+    ) -> Result<RateDecision, StorageError> {
+        let now = self.clock.now();
+        let key = quota.key(subject);
+        let stored = self
+            .store
+            .apply_rate_limit(&key, &quota.update_at(now))
+            .await?;
+        Ok(quota.decide(stored, now))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{ManualClock, Timestamp};
+    use crate::memory::MemoryStore;
     use governor::clock::FakeRelativeClock;
     use proptest::prelude::*;
     use std::net::IpAddr;
 
-    fn limits(auth: u32) -> (RateLimits<FakeRelativeClock>, FakeRelativeClock) {
-        let auth_per_minute = NonZeroU32::new(auth).unwrap();
+    fn limits(refresh: u32) -> (RateLimits<FakeRelativeClock>, FakeRelativeClock) {
         let config = RateLimitConfig {
-            auth_per_minute,
+            refresh_per_minute: NonZeroU32::new(refresh).unwrap(),
             ..RateLimitConfig::default()
         };
         let clock = FakeRelativeClock::default();
         (RateLimits::with_clock(config, clock.clone()), clock)
+    }
+
+    /// The auth policies over a fresh embedded store, on a manual clock.
+    fn auth_limits(auth: u32) -> (AuthRateLimits, Arc<ManualClock>, MemoryStore) {
+        let config = RateLimitConfig {
+            auth_per_minute: NonZeroU32::new(auth).unwrap(),
+            ..RateLimitConfig::default()
+        };
+        let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(0).unwrap()));
+        let store = MemoryStore::new();
+        let limits = AuthRateLimits::new(config, Arc::new(store.clone()), clock.clone());
+        (limits, clock, store)
     }
 
     fn ip(last: u8) -> ClientNet {
@@ -325,16 +407,20 @@ mod tests {
         ClientNet::of(text.parse().unwrap())
     }
 
-    #[test]
-    fn ten_a_minute_admits_ten_then_rejects_for_six_seconds() {
-        let (limits, _) = limits(10);
+    async fn auth_ip(limits: &AuthRateLimits, client: ClientNet) -> RateDecision {
+        limits.check_auth_ip(client).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn ten_a_minute_admits_ten_then_rejects_for_six_seconds() {
+        let (limits, _, _) = auth_limits(10);
         for i in 0..10 {
-            let d = limits.check_auth_ip(ip(1));
+            let d = auth_ip(&limits, ip(1)).await;
             assert!(d.is_allowed(), "request {i}");
             assert_eq!(d.remaining, 9 - i);
             assert_eq!(d.reset_after, Duration::from_secs(6 * u64::from(i + 1)));
         }
-        let rejected = limits.check_auth_ip(ip(1));
+        let rejected = auth_ip(&limits, ip(1)).await;
         assert!(!rejected.is_allowed());
         assert_eq!(rejected.remaining, 0);
         assert_eq!(rejected.retry_after, Some(Duration::from_secs(6)));
@@ -345,41 +431,56 @@ mod tests {
         assert_eq!(err.to_string(), "rate limit auth-ip exceeded");
     }
 
-    #[test]
-    fn replenishes_one_every_six_seconds() {
-        let (limits, clock) = limits(10);
+    #[tokio::test]
+    async fn replenishes_one_every_six_seconds_on_the_given_clock() {
+        let (limits, clock, _) = auth_limits(10);
         for _ in 0..10 {
-            assert!(limits.check_auth_ip(ip(1)).is_allowed());
+            assert!(auth_ip(&limits, ip(1)).await.is_allowed());
         }
         clock.advance(Duration::from_millis(5_999));
-        let early = limits.check_auth_ip(ip(1));
+        let early = auth_ip(&limits, ip(1)).await;
         assert_eq!(early.retry_after, Some(Duration::from_millis(1)));
         assert_eq!(early.retry_after_secs(), Some(1), "never 0");
         clock.advance(Duration::from_millis(1));
-        assert!(limits.check_auth_ip(ip(1)).is_allowed());
-        assert!(!limits.check_auth_ip(ip(1)).is_allowed());
+        assert!(auth_ip(&limits, ip(1)).await.is_allowed());
+        assert!(!auth_ip(&limits, ip(1)).await.is_allowed());
         clock.advance(Duration::from_secs(12));
-        assert!(limits.check_auth_ip(ip(1)).is_allowed());
-        assert!(limits.check_auth_ip(ip(1)).is_allowed());
-        assert!(!limits.check_auth_ip(ip(1)).is_allowed());
+        assert!(auth_ip(&limits, ip(1)).await.is_allowed());
+        assert!(auth_ip(&limits, ip(1)).await.is_allowed());
+        assert!(!auth_ip(&limits, ip(1)).await.is_allowed());
         clock.advance(Duration::from_secs(60));
-        assert_eq!(limits.check_auth_ip(ip(1)).remaining, 9, "whole again");
+        assert_eq!(auth_ip(&limits, ip(1)).await.remaining, 9, "whole again");
     }
 
-    #[test]
-    fn keys_and_policies_are_independent() {
-        let (limits, _) = limits(2);
+    #[tokio::test]
+    async fn keys_and_policies_are_independent() {
+        let (limits, _, _) = auth_limits(2);
         let email = Email::parse("a@example.com").unwrap();
         for _ in 0..2 {
-            assert!(limits.check_auth_ip(ip(1)).is_allowed());
-            assert!(limits.check_auth_account(&email).is_allowed());
+            assert!(auth_ip(&limits, ip(1)).await.is_allowed());
+            assert!(
+                limits
+                    .check_auth_account(&email)
+                    .await
+                    .unwrap()
+                    .is_allowed()
+            );
         }
-        assert!(!limits.check_auth_ip(ip(1)).is_allowed());
-        assert!(limits.check_auth_ip(ip(2)).is_allowed());
-        assert!(!limits.check_auth_account(&email).is_allowed());
+        assert!(!auth_ip(&limits, ip(1)).await.is_allowed());
+        assert!(auth_ip(&limits, ip(2)).await.is_allowed());
+        let rejected = limits.check_auth_account(&email).await.unwrap();
+        assert_eq!(rejected.policy, "auth-account");
+        assert!(!rejected.is_allowed());
         let other = Email::parse("b@example.com").unwrap();
-        assert!(limits.check_auth_account(&other).is_allowed());
+        assert!(
+            limits
+                .check_auth_account(&other)
+                .await
+                .unwrap()
+                .is_allowed()
+        );
 
+        let (limits, _) = self::limits(600);
         let (alice, bob) = (UserId::generate(), UserId::generate());
         for _ in 0..600 {
             assert!(limits.check_api_user(&alice).is_allowed());
@@ -390,34 +491,69 @@ mod tests {
         assert!(limits.check_api_user(&bob).is_allowed());
     }
 
-    #[test]
-    fn ipv6_clients_share_the_quota_of_their_slash_64() {
-        let (limits, _) = limits(3);
+    #[tokio::test]
+    async fn ipv6_clients_share_the_quota_of_their_slash_64() {
+        let (limits, _, _) = auth_limits(3);
         // An attacker rotating through the addresses of its /64 gets one quota, not 2^64.
         for address in [
             "2001:db8:1:2::1",
             "2001:db8:1:2::2",
             "2001:db8:1:2:ffff:ffff:ffff:ffff",
         ] {
-            assert!(limits.check_auth_ip(net(address)).is_allowed(), "{address}");
+            assert!(
+                auth_ip(&limits, net(address)).await.is_allowed(),
+                "{address}"
+            );
         }
-        let rotated = limits.check_auth_ip(net("2001:db8:1:2:a1b2:c3d4:e5f6:7890"));
+        let rotated = auth_ip(&limits, net("2001:db8:1:2:a1b2:c3d4:e5f6:7890")).await;
         assert_eq!(rotated.policy, "auth-ip");
         assert!(!rotated.is_allowed(), "another address of the same /64");
         assert!(
-            limits.check_auth_ip(net("2001:db8:1:3::1")).is_allowed(),
+            auth_ip(&limits, net("2001:db8:1:3::1")).await.is_allowed(),
             "next /64"
         );
         // A dual-stack socket's IPv4-mapped form is the same client as the IPv4 address.
         for _ in 0..3 {
             assert!(
-                limits
-                    .check_auth_ip(net("::ffff:198.51.100.7"))
+                auth_ip(&limits, net("::ffff:198.51.100.7"))
+                    .await
                     .is_allowed()
             );
         }
-        assert!(!limits.check_auth_ip(net("198.51.100.7")).is_allowed());
-        assert!(limits.check_auth_ip(net("198.51.100.8")).is_allowed());
+        assert!(!auth_ip(&limits, net("198.51.100.7")).await.is_allowed());
+        assert!(auth_ip(&limits, net("198.51.100.8")).await.is_allowed());
+
+        // The in-process refresh-ip policy keys the same way.
+        let (limits, _) = self::limits(1);
+        assert!(limits.check_refresh_ip(net("2001:db8:1:2::1")).is_allowed());
+        assert!(!limits.check_refresh_ip(net("2001:db8:1:2::9")).is_allowed());
+    }
+
+    /// A store that cannot be reached.
+    struct Unreachable;
+
+    #[async_trait::async_trait]
+    impl RateLimitRepository for Unreachable {
+        async fn apply_rate_limit(
+            &self,
+            _: &crate::auth::gcra::RateLimitKey,
+            _: &crate::auth::gcra::GcraUpdate,
+        ) -> Result<Option<Timestamp>, StorageError> {
+            Err(StorageError::Unavailable("connection refused".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_is_an_error_never_an_admission() {
+        let limits = AuthRateLimits::new(
+            RateLimitConfig::default(),
+            Arc::new(Unreachable),
+            Arc::new(crate::SystemClock),
+        );
+        let err = limits.check_auth_ip(ip(1)).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::StorageUnavailable);
+        let email = Email::parse("a@example.com").unwrap();
+        assert!(limits.check_auth_account(&email).await.is_err());
     }
 
     #[test]
@@ -428,12 +564,10 @@ mod tests {
             ..RateLimitConfig::default()
         };
         let limits = RateLimits::with_clock(config, FakeRelativeClock::default());
-        assert!(limits.check_auth_ip(ip(1)).is_allowed());
-        assert!(!limits.check_auth_ip(ip(1)).is_allowed());
         for _ in 0..2 {
             assert!(
                 limits.check_refresh_ip(ip(1)).is_allowed(),
-                "auth-ip is apart"
+                "the auth quota is apart"
             );
         }
         let rejected = limits.check_refresh_ip(ip(1));
@@ -441,23 +575,28 @@ mod tests {
         assert_eq!(rejected.policy_header(), "\"refresh-ip\";q=2;w=60");
         assert_eq!(rejected.retry_after, Some(Duration::from_secs(30)));
         assert!(limits.check_refresh_ip(net("2001:db8::1")).is_allowed());
-        assert_eq!(limits.tracked_keys(), [1, 0, 2, 0]);
+        assert_eq!(limits.tracked_keys(), [2, 0]);
     }
 
-    #[test]
-    fn header_values_follow_the_structured_field_draft() {
-        let (limits, clock) = limits(10);
-        let first = limits.check_auth_ip(ip(1));
+    #[tokio::test]
+    async fn header_values_follow_the_structured_field_draft() {
+        let (limits, clock, _) = auth_limits(10);
+        let first = auth_ip(&limits, ip(1)).await;
         assert_eq!(first.policy_header(), "\"auth-ip\";q=10;w=60");
         assert_eq!(first.ratelimit_header(), "\"auth-ip\";r=9;t=6");
         clock.advance(Duration::from_millis(1_500));
-        let second = limits.check_auth_ip(ip(1));
-        assert_eq!(second.ratelimit_header(), "\"auth-ip\";r=8;t=12");
-        let api = limits.check_api_user(&UserId::generate());
+        let second = auth_ip(&limits, ip(1)).await;
+        // 10.5 s until the quota is whole, rounded up.
+        assert_eq!(second.ratelimit_header(), "\"auth-ip\";r=8;t=11");
+        let account = limits
+            .check_auth_account(&Email::parse("a@example.com").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(account.policy_header(), "\"auth-account\";q=10;w=60");
+        let (local, _) = self::limits(600);
+        let api = local.check_api_user(&UserId::generate());
         assert_eq!(api.policy_header(), "\"api-user\";q=600;w=60");
         assert_eq!(api.ratelimit_header(), "\"api-user\";r=599;t=1");
-        let account = limits.check_auth_account(&Email::parse("a@example.com").unwrap());
-        assert_eq!(account.policy_header(), "\"auth-account\";q=10;w=60");
     }
 
     #[test]
@@ -485,25 +624,25 @@ mod tests {
     fn housekeeping_forgets_idle_keys_on_demand_and_by_itself() {
         let (limits, clock) = limits(10);
         for last in 0..=255 {
-            limits.check_auth_ip(ip(last));
+            limits.check_refresh_ip(ip(last));
         }
         limits.check_api_user(&UserId::generate());
-        assert_eq!(limits.tracked_keys(), [256, 0, 0, 1]);
+        assert_eq!(limits.tracked_keys(), [256, 1]);
         clock.advance(Duration::from_secs(5));
         limits.housekeeping();
         // Each IP's one request takes 6 s to replenish; the user's took 100 ms.
-        assert_eq!(limits.tracked_keys(), [256, 0, 0, 0]);
+        assert_eq!(limits.tracked_keys(), [256, 0]);
         clock.advance(Duration::from_secs(60));
-        limits.check_auth_ip(ip(1));
+        limits.check_refresh_ip(ip(1));
         limits.housekeeping();
-        assert_eq!(limits.tracked_keys(), [1, 0, 0, 0]);
+        assert_eq!(limits.tracked_keys(), [1, 0]);
         // 4096 checks in all (257 above) trigger a sweep without being asked.
         for i in 0..HOUSEKEEPING_EVERY - 258 {
-            limits.check_auth_ip(ClientNet::of(IpAddr::from((i + 1000).to_be_bytes())));
+            limits.check_refresh_ip(ClientNet::of(IpAddr::from((i + 1000).to_be_bytes())));
         }
         assert_eq!(limits.tracked_keys()[0], 3_839);
         clock.advance(Duration::from_secs(61));
-        limits.check_auth_ip(ip(1));
+        limits.check_refresh_ip(ip(1));
         assert_eq!(limits.tracked_keys()[0], 1);
     }
 
@@ -518,6 +657,7 @@ mod tests {
         /// over any horizon `H` from an empty limiter (take `a_1 >= 0`); it is not stronger,
         /// since an idle key is the worst case for every window. Also checked: a rejection
         /// never asks to wait more than `T`, and a key idle for a minute is always admitted.
+        /// (The same for the auth policies' arithmetic: `gcra`'s tests.)
         #[test]
         fn never_admits_more_than_gcra_allows(
             q in prop::sample::select(vec![1_u32, 3, 7, 10]),
@@ -536,7 +676,7 @@ mod tests {
             for (key, advance) in events {
                 clock.advance(Duration::from_millis(advance));
                 now += u128::from(advance) * 1_000_000;
-                let decision = limits.check_auth_ip(ip(u8::try_from(key).unwrap()));
+                let decision = limits.check_refresh_ip(ip(u8::try_from(key).unwrap()));
                 if last_seen[key].is_none_or(|t| now - t >= 60_000_000_000) {
                     prop_assert!(decision.is_allowed(), "idle key rejected");
                 }

@@ -4,6 +4,7 @@
 //!
 //! Data lives as long as the [`MemoryStore`] (clones share it) and is lost on restart.
 
+mod rate_limits;
 mod sessions;
 mod task_index;
 mod tasks;
@@ -23,6 +24,7 @@ pub struct MemoryStore {
     tasks: Arc<tasks::Tasks>,
     sessions: Arc<RwLock<sessions::Sessions>>,
     failures: Arc<RwLock<sessions::Failures>>,
+    rate_limits: Arc<RwLock<rate_limits::RateLimitState>>,
 }
 
 impl MemoryStore {

@@ -4,14 +4,15 @@
 use async_trait::async_trait;
 
 use crate::StorageError;
+use crate::auth::gcra::{GcraUpdate, RateLimitKey};
 use crate::auth::refresh::RefreshTokenHash;
 use crate::auth::session::{RefreshFamily, Rotation, Session};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, PasswordHash, SessionId, Task, TaskId, User, UserId};
 use crate::ports::{
-    InsertUserError, LoginThrottleRepository, SessionRepository, StorageHealth, TaskRepository,
-    UserRepository,
+    InsertUserError, LoginThrottleRepository, RateLimitRepository, SessionRepository,
+    StorageHealth, TaskRepository, UserRepository,
 };
 use crate::query::{ListRequest, TaskStats};
 
@@ -118,6 +119,17 @@ impl LoginThrottleRepository for DownStore {
         Err(down())
     }
     async fn clear_login_failures(&self, _: &Email) -> Result<(), StorageError> {
+        Err(down())
+    }
+}
+
+#[async_trait]
+impl RateLimitRepository for DownStore {
+    async fn apply_rate_limit(
+        &self,
+        _: &RateLimitKey,
+        _: &GcraUpdate,
+    ) -> Result<Option<Timestamp>, StorageError> {
         Err(down())
     }
 }

@@ -18,6 +18,7 @@ pub mod cases;
 mod down;
 pub mod model;
 pub mod props;
+pub mod rate_limit_cases;
 pub mod session_cases;
 
 pub use down::{DOWN_CAUSE, DownStore};
@@ -206,6 +207,14 @@ macro_rules! repository_conformance_tests {
             revoke_all_is_user_scoped,
             login_attempts_are_reserved_atomically,
         );
+        $crate::__testkit_cases!(
+            $make, rate_limit_cases;
+            rate_limit_admits_a_burst_then_rejects,
+            rate_limit_replenishes_with_the_clock,
+            rate_limit_concurrent_checks_never_exceed_the_quota,
+            rate_limit_keys_are_independent,
+            rate_limit_state_expires_with_its_tat,
+        );
     };
 }
 
@@ -239,6 +248,7 @@ macro_rules! repository_property_tests {
             prop_altered_cursors_are_rejected,
             prop_updates_bump_version_by_one,
             prop_refresh_families_follow_the_model,
+            prop_rate_limits_follow_the_model,
         );
     };
 }

@@ -1,6 +1,6 @@
 //! Property tests over any store: paging equals the naive model, survives concurrent changes,
-//! rejects altered cursors, versions grow by exactly one per effective change, and refresh
-//! families rotate as the model says.
+//! rejects altered cursors, versions grow by exactly one per effective change, refresh
+//! families rotate as the model says, and rate-limit state follows the GCRA model.
 
 use std::collections::HashSet;
 
@@ -494,6 +494,52 @@ pub fn prop_refresh_families_follow_the_model(runtime: &Runtime, repos: &Reposit
             })
         },
     );
+}
+
+/// Random sequences of rate-limit checks on three keys at instants moving by random gaps
+/// (mostly bursts, some past a whole minute) find exactly the state the model
+/// ([`GcraUpdate::apply`](crate::auth::gcra::GcraUpdate::apply) on a map) has for each key, or,
+/// once the model's state has passed, possibly none (a store may forget it then): the store
+/// runs the core's arithmetic, whatever its own language for it (MongoDB's update pipeline).
+pub fn prop_rate_limits_follow_the_model(runtime: &Runtime, repos: &Repositories, cases: u32) {
+    let gaps = prop_oneof![3 => Just(0_i64), 2 => 0_i64..3_000, 1 => 0_i64..70_000];
+    let strategy = (
+        proptest::sample::select(vec![1_u32, 2, 3, 7, 10]),
+        proptest::collection::vec((0_usize..3, gaps), 1..40),
+    );
+    run(cases, strategy, |(per_minute, checks)| {
+        runtime.block_on(async {
+            let limit = std::num::NonZeroU32::new(per_minute).expect("not zero");
+            let quota = crate::auth::gcra::Gcra::per_minute("auth-ip", limit);
+            // Fresh subjects: the store outlives the cases.
+            let run = UserId::generate();
+            let keys: Vec<_> = (0..3).map(|k| quota.key(&format!("{run}-{k}"))).collect();
+            let mut model: [Option<crate::Timestamp>; 3] = [None; 3];
+            let mut now = at(0);
+            for (k, gap) in checks {
+                now = now.saturating_add(std::time::Duration::from_millis(gap.unsigned_abs()));
+                let update = quota.update_at(now);
+                let found = repos
+                    .rate_limits
+                    .apply_rate_limit(&keys[k], &update)
+                    .await
+                    .map_err(storage)?;
+                let forgotten = found.is_none() && model[k].is_none_or(|tat| tat <= now);
+                prop_assert!(
+                    found == model[k] || forgotten,
+                    "key {}: {:?} vs {:?}",
+                    k,
+                    found,
+                    model[k]
+                );
+                prop_assert_eq!(quota.decide(found, now), quota.decide(model[k], now));
+                if let Some(next) = update.apply(model[k]) {
+                    model[k] = Some(next);
+                }
+            }
+            Ok(())
+        })
+    });
 }
 
 #[allow(clippy::needless_pass_by_value)] // shaped for `map_err(storage)`

@@ -30,13 +30,31 @@ use crate::views::{
     CsrfView, LoginView, RefreshView, RegisterView, TokenView, UserEnvelope, UserView,
 };
 
-fn limit_ip(app: &App, ctx: &RequestContext) -> Result<RateDecision, Problem> {
+/// Charges the client's `auth-ip` quota (one storage command; shared by every instance). A
+/// storage failure refuses the request (503), never lets it through uncounted.
+async fn limit_ip(app: &App, ctx: &RequestContext) -> Result<RateDecision, Problem> {
     let client = ClientNet::of(ctx.client_ip);
-    Ok(app.0.limits.check_auth_ip(client).into_result()?)
+    Ok(app
+        .0
+        .auth_limits
+        .check_auth_ip(client)
+        .await?
+        .into_result()?)
 }
 
-fn limit_account(app: &App, ip: RateDecision, email: &Email) -> Result<RateDecision, Problem> {
-    let account = app.0.limits.check_auth_account(email).into_result()?;
+/// Charges the account's `auth-account` quota, once the IP admitted the request (a client over its
+/// own quota spends nobody's account quota).
+async fn limit_account(
+    app: &App,
+    ip: RateDecision,
+    email: &Email,
+) -> Result<RateDecision, Problem> {
+    let account = app
+        .0
+        .auth_limits
+        .check_auth_account(email)
+        .await?
+        .into_result()?;
     Ok(RateDecision::most_restrictive(ip, account))
 }
 
@@ -93,10 +111,10 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
     responses((status = 201, description = "Registered and logged in; sets the session cookies", body = crate::views::RegisterView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 409, description = "Email taken", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
-    let ip = limit_ip(app, ctx)?;
+    let ip = limit_ip(app, ctx).await?;
     let input: RegisterInput = body(ctx, bytes)?;
     let registration = input.validate().map_err(validation)?;
-    let limit = limit_account(app, ip, &registration.email)?;
+    let limit = limit_account(app, ip, &registration.email).await?;
     let (user, issued) = app
         .0
         .auth
@@ -129,10 +147,10 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     responses((status = 200, description = "Logged in; sets the session cookies", body = crate::views::LoginView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
-    let ip = limit_ip(app, ctx)?;
+    let ip = limit_ip(app, ctx).await?;
     let input: LoginInput = body(ctx, bytes)?;
     let credentials = input.validate().map_err(validation)?;
-    let limit = limit_account(app, ip, &credentials.email)?;
+    let limit = limit_account(app, ip, &credentials.email).await?;
     let (user, issued) = app.0.auth.login(credentials, &ctx.client_meta()).await?;
     ctx.set_user(user.id);
     app.0.metrics.auth_event(AuthEvent::LoginSuccess);
@@ -160,14 +178,14 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     responses((status = 200, description = "Tokens for non-browser clients", body = crate::views::TokenView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
-    let ip = limit_ip(app, ctx)?;
+    let ip = limit_ip(app, ctx).await?;
     let grant: TokenGrantInput = body(ctx, bytes)?;
     let (issued, limit, event) = match grant {
         TokenGrantInput::Password { email, password } => {
             let credentials = LoginInput { email, password }
                 .validate()
                 .map_err(validation)?;
-            let limit = limit_account(app, ip, &credentials.email)?;
+            let limit = limit_account(app, ip, &credentials.email).await?;
             let (user, issued) = app.0.auth.login(credentials, &ctx.client_meta()).await?;
             ctx.set_user(user.id);
             (issued, limit, AuthEvent::LoginSuccess)

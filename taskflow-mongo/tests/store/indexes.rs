@@ -62,12 +62,15 @@ async fn indexes_are_created_once_and_idempotently() {
         assert_eq!(fields[..2], ["user_id", "completed"]);
         assert_eq!(fields[3], "_id");
     }
-    for (collection, name) in [
-        ("sessions", "sessions_expiry"),
-        ("login_failures", "login_failures_expiry"),
+    for (collection, name, field) in [
+        ("sessions", "sessions_expiry", "expires_at"),
+        ("login_failures", "login_failures_expiry", "expires_at"),
+        ("rate_limits", "rate_limits_expiry", "tat"),
     ] {
         let all = indexes(&store, collection).await;
-        assert_eq!(named(&all, name).get_i64("ttl"), Ok(0), "{collection}");
+        let ttl = named(&all, name);
+        assert_eq!(ttl.get_i64("ttl"), Ok(0), "{collection}");
+        assert_eq!(ttl.keys().next().map(String::as_str), Some(field), "{ttl}");
     }
     named(&indexes(&store, "sessions").await, "sessions_user_created");
     let collections = store

@@ -1,5 +1,6 @@
 //! MongoDB-specific behaviour beyond the shared conformance suite: query plans, command
-//! scoping, indexes, configuration, outages, and the storage and commands of refresh families.
+//! scoping, indexes, configuration, outages, the storage and commands of refresh families, and
+//! the commands and expiry of the shared rate limits.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,4 +10,5 @@ mod fault;
 mod indexes;
 mod monitoring;
 mod pool;
+mod rate_limits;
 mod refresh;
