@@ -18,7 +18,7 @@ mod browser;
 mod report;
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, Url};
 use serde_json::json;
@@ -81,6 +81,10 @@ fn parse_args(
 }
 
 const TASKS: &str = "/api/v1/tasks";
+
+/// How long other instances of a deployment may still accept an ended session's access token:
+/// the longest session-check cache (`TASKFLOW_SESSION_CACHE_MS`, at most 1 s), with a margin.
+const REVOCATION_BOUND: Duration = Duration::from_millis(1500);
 
 /// The journey; stops at the first failed step.
 async fn journey(browser: &mut Browser, run_id: &str) -> Option<()> {
@@ -153,9 +157,19 @@ async fn journey(browser: &mut Browser, run_id: &str) -> Option<()> {
         expect(cleared, "the session cookies were not cleared")
     })?;
 
-    // The cookies of the ended session, as a stolen copy would present them.
+    // The cookies of the ended session, as a stolen copy would present them. Behind a load
+    // balancer the request may reach another instance, which may still hold the session check
+    // for up to `REVOCATION_BOUND` (contract v1.1): until then an acceptance is asked again.
     browser.jar = session;
-    let sent = browser.send(Method::GET, "/api/v1/auth/me", None).await;
+    let ended = Instant::now();
+    let sent = loop {
+        let sent = browser.send(Method::GET, "/api/v1/auth/me", None).await;
+        let accepted = sent.reply.as_ref().is_ok_and(|reply| reply.status == 200);
+        if !accepted || ended.elapsed() >= REVOCATION_BOUND {
+            break sent;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     step("old access is refused", sent, 401, |_| Ok(()))?;
 
     let sent = browser
