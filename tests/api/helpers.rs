@@ -67,6 +67,33 @@ pub async fn test_stores() -> Stores {
     }
 }
 
+/// Two handles on one fresh store, as two instances of a deployment hold them: on MongoDB
+/// (`TASKFLOW_TEST_STORE=mongo`) two clients of one fresh database, otherwise one embedded
+/// store shared.
+pub async fn shared_test_stores() -> (Stores, Stores) {
+    if std::env::var("TASKFLOW_TEST_STORE").as_deref() != Ok("mongo") {
+        let store = Stores::memory();
+        return (store.clone(), store);
+    }
+    let uri = std::env::var("TASKFLOW_TEST_MONGODB_URI")
+        .expect("TASKFLOW_TEST_STORE=mongo needs TASKFLOW_TEST_MONGODB_URI");
+    let database = format!(
+        "taskflow_api_{}",
+        taskflow::core::domain::TaskId::generate()
+    );
+    let connect = || {
+        let config = taskflow::mongo::MongoConfig::new(uri.clone()).with_database(database.clone());
+        async move {
+            Stores::single(
+                taskflow::mongo::MongoStore::connect(config)
+                    .await
+                    .expect("MongoDB"),
+            )
+        }
+    };
+    (connect().await, connect().await)
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.

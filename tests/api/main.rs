@@ -21,6 +21,7 @@ mod outage;
 mod pagination;
 mod rate_limits;
 mod secrets;
+mod session_cache;
 mod sessions;
 mod smoke;
 mod task_lifecycle;
