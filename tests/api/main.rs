@@ -24,6 +24,7 @@ mod secrets;
 mod session_cache;
 mod sessions;
 mod smoke;
+mod storage_cost;
 mod task_lifecycle;
 mod tasks;
 mod tokens;
