@@ -7,7 +7,7 @@
 //!   reuse and logout by refresh token drop the session's entries (all of the user's for
 //!   logout-all) once their storage write returned, before the response is sent. A check
 //!   whose storage read was in flight when the revocation happened is not cached: each stripe
-//!   counts its invalidations, a read takes the count before it starts ([`Ticket`]), and the
+//!   counts its invalidations, a read takes the count before it starts (a ticket), and the
 //!   entry is stored only if the count is unchanged, checked under the same lock as the
 //!   invalidation.
 //! - **Other instances see it within the bound.** An entry lives at most the configured time
@@ -34,10 +34,8 @@
 //! included, which needs the cache's own lock; so either crate would still need this stripe
 //! lock and these timestamps around it, for what amounts to a hash map and a queue.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -134,10 +132,10 @@ pub struct SessionCacheStats {
     pub evictions: u64,
 }
 
-type Key = (UserId, SessionId);
-
 #[derive(Debug, Clone, Copy)]
 struct Entry {
+    /// Whose session: a check hits only for its own user (as the storage read is scoped).
+    user: UserId,
     /// When the storage read that found the session active started.
     cached_at: Timestamp,
     /// The entry is a hit strictly before this: `cached_at + ttl`, or the session's end.
@@ -152,12 +150,13 @@ impl Entry {
     }
 }
 
-/// One lock's share of the entries: the users whose id hashes here, all their sessions.
+/// One lock's share of the entries: the users whose id maps here, all their sessions. Keyed
+/// by session id alone (unique, and half the bytes to hash of the pair).
 #[derive(Debug, Default)]
 struct Stripe {
-    entries: HashMap<Key, Entry>,
+    entries: HashMap<SessionId, Entry>,
     /// Insertion order, oldest first; slots whose `seq` no longer matches are stale.
-    order: VecDeque<(Key, u64)>,
+    order: VecDeque<(SessionId, u64)>,
     /// Invalidations so far, for [`Ticket`].
     invalidations: u64,
     next_seq: u64,
@@ -218,7 +217,6 @@ pub(crate) struct SessionCache {
     config: SessionCacheConfig,
     per_stripe: usize,
     slots: Box<[Slot]>,
-    hasher: RandomState,
 }
 
 impl fmt::Debug for SessionCache {
@@ -238,7 +236,6 @@ impl SessionCache {
             config,
             per_stripe: (config.capacity / stripes).max(1),
             slots: (0..stripes).map(|_| Slot::default()).collect(),
-            hasher: RandomState::new(),
         }
     }
 
@@ -247,24 +244,33 @@ impl SessionCache {
     }
 
     /// The stripe of `user`: all of a user's sessions share one, so logout-all is one lock.
+    /// A Fibonacci (multiplicative) hash of the id's random and counter bytes: one multiply,
+    /// and ids made at any stride (a user id, then its first session's) still spread over
+    /// every stripe. Ids come from verified tokens, so nobody picks them to crowd a stripe.
     fn slot_of(&self, user: &UserId) -> usize {
-        let hash = self.hasher.hash_one(user);
-        // The remainder is below the stripe count, which fits a usize.
-        #[allow(clippy::cast_possible_truncation)]
-        let index = (hash % self.slots.len() as u64) as usize;
-        index
+        if self.slots.len() == 1 {
+            return 0;
+        }
+        let bytes = user.to_bytes();
+        let mut tail = [0; 8];
+        tail.copy_from_slice(&bytes[4..]);
+        let mixed = u64::from_be_bytes(tail).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        usize::try_from(mixed).unwrap_or(0) % self.slots.len()
     }
 
     /// Whether the session `session` of `user` was found active within the TTL (and before
     /// its end); counts a hit or a miss.
     pub(crate) fn check(&self, user: &UserId, session: &SessionId, now: Timestamp) -> bool {
+        if !self.enabled() {
+            self.slots[0].misses.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
         let slot = &self.slots[self.slot_of(user)];
-        let hit = self.enabled()
-            && slot
-                .read()
-                .entries
-                .get(&(*user, *session))
-                .is_some_and(|e| e.is_fresh(now));
+        let hit = slot
+            .read()
+            .entries
+            .get(session)
+            .is_some_and(|e| e.user == *user && e.is_fresh(now));
         let counter = if hit { &slot.hits } else { &slot.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         hit
@@ -272,36 +278,40 @@ impl SessionCache {
 
     /// Taken at `now`, just before reading `user`'s session from storage.
     pub(crate) fn ticket(&self, user: &UserId, now: Timestamp) -> Ticket {
+        if !self.enabled() {
+            return Ticket {
+                slot: 0,
+                invalidations: 0,
+                started: now,
+            };
+        }
         let slot = self.slot_of(user);
-        let invalidations = if self.enabled() {
-            self.slots[slot].read().invalidations
-        } else {
-            0
-        };
         Ticket {
             slot,
-            invalidations,
+            invalidations: self.slots[slot].read().invalidations,
             started: now,
         }
     }
 
     /// Remembers that the read of `ticket` found the session active until `ends_at`; nothing
-    /// happens if an invalidation reached the stripe since the ticket, or if the entry would
-    /// already be over at `now`.
+    /// happens if an invalidation reached the stripe since the ticket. (A read slower than
+    /// the TTL stores an entry that is already over: it never hits, and goes with the next
+    /// insertions; not worth a second clock read per miss.)
     pub(crate) fn insert(
         &self,
         ticket: Ticket,
         user: &UserId,
         session: &SessionId,
         ends_at: Timestamp,
-        now: Timestamp,
     ) {
         if !self.enabled() {
             return;
         }
-        let until = ticket.started.saturating_add(self.config.ttl).min(ends_at);
+        let now = ticket.started;
+        let until = now.saturating_add(self.config.ttl).min(ends_at);
         let entry = Entry {
-            cached_at: ticket.started,
+            user: *user,
+            cached_at: now,
             until,
             seq: 0,
         };
@@ -324,10 +334,8 @@ impl SessionCache {
         }
         let seq = stripe.next_seq;
         stripe.next_seq += 1;
-        stripe
-            .entries
-            .insert((*user, *session), Entry { seq, ..entry });
-        stripe.order.push_back(((*user, *session), seq));
+        stripe.entries.insert(*session, Entry { seq, ..entry });
+        stripe.order.push_back((*session, seq));
         drop(stripe);
         if evicted > 0 {
             slot.evictions.fetch_add(evicted, Ordering::Relaxed);
@@ -340,7 +348,9 @@ impl SessionCache {
             return;
         }
         let mut stripe = self.slots[self.slot_of(user)].write();
-        stripe.entries.remove(&(*user, *session));
+        if stripe.entries.get(session).is_some_and(|e| e.user == *user) {
+            stripe.entries.remove(session);
+        }
         stripe.invalidations += 1;
     }
 
@@ -350,7 +360,7 @@ impl SessionCache {
             return;
         }
         let mut stripe = self.slots[self.slot_of(user)].write();
-        stripe.entries.retain(|(owner, _), _| owner != user);
+        stripe.entries.retain(|_, e| e.user != *user);
         stripe.invalidations += 1;
     }
 
@@ -406,7 +416,7 @@ mod tests {
     /// A storage read at `clock`'s time that found the session active until `ends_at`.
     fn found(cache: &SessionCache, clock: &ManualClock, key: (UserId, SessionId), ends: Timestamp) {
         let ticket = cache.ticket(&key.0, clock.now());
-        cache.insert(ticket, &key.0, &key.1, ends, clock.now());
+        cache.insert(ticket, &key.0, &key.1, ends);
     }
 
     #[test]
@@ -418,7 +428,7 @@ mod tests {
         let ticket = cache.ticket(&user, clock.now());
         // The read took 300 ms: the entry still counts from when it started.
         clock.advance(Duration::from_millis(300));
-        cache.insert(ticket, &user, &session, far(), clock.now());
+        cache.insert(ticket, &user, &session, far());
         assert!(cache.check(&user, &session, clock.now()));
         clock.advance(Duration::from_millis(699));
         assert!(cache.check(&user, &session, clock.now()), "999 ms after");
@@ -431,6 +441,22 @@ mod tests {
                 misses: 2,
                 evictions: 0
             }
+        );
+    }
+
+    #[test]
+    fn a_check_hits_only_for_the_sessions_own_user() {
+        let clock = ManualClock::new(start());
+        let cache = cache(TTL, 64);
+        let (user, session) = ids();
+        found(&cache, &clock, (user, session), far());
+        let stranger = UserId::generate();
+        assert!(!cache.check(&stranger, &session, clock.now()));
+        cache.invalidate(&stranger, &session);
+        cache.invalidate_user(&stranger);
+        assert!(
+            cache.check(&user, &session, clock.now()),
+            "not another user's to drop"
         );
     }
 
@@ -448,12 +474,16 @@ mod tests {
             !cache.check(&key.0, &key.1, clock.now()),
             "the session ended"
         );
-        // A read that returns after the session ended stores nothing.
+        // A read that returns after the session ended never hits, and one that found it
+        // already over stores nothing.
         let late = ids();
         let ticket = cache.ticket(&late.0, start());
-        cache.insert(ticket, &late.0, &late.1, ends, clock.now());
+        cache.insert(ticket, &late.0, &late.1, ends);
         assert!(!cache.check(&late.0, &late.1, clock.now()));
-        assert_eq!(cache.len(), 1, "only the first entry was stored");
+        let over = ids();
+        let ticket = cache.ticket(&over.0, clock.now());
+        cache.insert(ticket, &over.0, &over.1, ends);
+        assert_eq!(cache.len(), 2, "nothing stored for a session already over");
     }
 
     #[test]
@@ -471,7 +501,7 @@ mod tests {
         // A read that started before a revocation and returns after it: not stored.
         let ticket = cache.ticket(&user, clock.now());
         cache.invalidate(&user, &session);
-        cache.insert(ticket, &user, &session, far(), clock.now());
+        cache.insert(ticket, &user, &session, far());
         assert!(!cache.check(&user, &session, clock.now()));
         // A read that starts after it is stored as usual.
         found(&cache, &clock, (user, session), far());
@@ -498,7 +528,7 @@ mod tests {
             cache.check(&other.0, &other.1, clock.now()),
             "another user's"
         );
-        cache.insert(ticket, &user, &mine[0], far(), clock.now());
+        cache.insert(ticket, &user, &mine[0], far());
         assert!(
             !cache.check(&user, &mine[0], clock.now()),
             "a read in flight across logout-all"
@@ -591,5 +621,8 @@ mod tests {
             found(&cache, &clock, *key, far());
         }
         assert!(keys.iter().all(|(u, s)| cache.check(u, s, clock.now())));
+        // Successive user ids spread over every stripe.
+        let used = cache.slots.iter().filter(|s| !s.read().entries.is_empty());
+        assert_eq!(used.count(), MAX_STRIPES);
     }
 }

@@ -455,12 +455,12 @@ impl AuthService {
 
     /// The caller behind an access token, if the token is valid and its session still active.
     ///
-    /// # Errors
-    /// [`AuthError::Unauthorized`] for any token or session problem; [`AuthError::Storage`].
-    ///
     /// The session check is answered from this instance's cache when the session was found
     /// active less than the cache's TTL ago (and before its end); otherwise from storage, and
     /// only an active session is remembered.
+    ///
+    /// # Errors
+    /// [`AuthError::Unauthorized`] for any token or session problem; [`AuthError::Storage`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         let now = self.clock.now();
         let claims = self
@@ -485,8 +485,7 @@ impl AuthService {
             Some(v) if v.is_active(now) => {
                 // Stored only if no revocation of this user went through this instance
                 // while the read was in flight.
-                self.session_cache
-                    .insert(ticket, &user, &sid, v.ends_at(), self.clock.now());
+                self.session_cache.insert(ticket, &user, &sid, v.ends_at());
                 Ok(principal)
             }
             _ => Err(AuthError::Unauthorized),
