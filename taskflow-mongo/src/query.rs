@@ -164,8 +164,7 @@ fn due_range(filter: &TaskFilter) -> Range {
     range
 }
 
-/// The plan of one list request: the `find`s to run in order, each with the remaining limit,
-/// until the page is full.
+/// The plan of one list request: its phases, in list order.
 struct ListPlan {
     base: Document,
     residual: Document,
