@@ -1,6 +1,7 @@
 //! Authentication benchmarks: argon2id hashing and verification at the default (OWASP minimum)
 //! parameters, HS256 access-token signing and verification, refresh-token rotation and the
-//! per-request authentication (JWT verify plus session check) on the in-memory store.
+//! per-request authentication (JWT verify plus session check, from the session-check cache and
+//! from the store) on the in-memory store.
 //!
 //! `cargo bench --bench auth`
 
@@ -12,6 +13,7 @@ use taskflow::core::auth::CsrfTokens;
 use taskflow::core::auth::input::RegisterInput;
 use taskflow::core::auth::refresh::RefreshTokenKeys;
 use taskflow::core::auth::session::ClientMeta;
+use taskflow::core::auth::session_cache::SessionCacheConfig;
 use taskflow::core::auth::{
     AccessTokenConfig, AccessTokens, Argon2Params, JwtKey, KeySet, Password, PasswordHasher,
 };
@@ -122,10 +124,20 @@ fn sessions(c: &mut Criterion) {
             refresh = next.refresh;
         });
     });
+    // The session check answered from the instance's cache (the default, 1 s), then read
+    // from the store on every request (`TASKFLOW_SESSION_CACHE_MS=0`).
     c.bench_function("authenticate_memory", |b| {
         b.iter(|| {
             runtime
                 .block_on(auth.authenticate(black_box(&access)))
+                .expect("authenticate")
+        });
+    });
+    let uncached = auth.with_session_cache(SessionCacheConfig::disabled());
+    c.bench_function("authenticate_memory_uncached", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(uncached.authenticate(black_box(&access)))
                 .expect("authenticate")
         });
     });

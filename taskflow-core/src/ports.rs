@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use crate::auth::gcra::{GcraUpdate, RateLimitKey};
 use crate::auth::refresh::RefreshTokenHash;
-use crate::auth::session::{RefreshFamily, Rotation, Session};
+use crate::auth::session::{RefreshFamily, Rotation, Session, SessionValidity};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, PasswordHash, SessionId, Task, TaskId, User, UserId};
@@ -135,6 +135,21 @@ pub trait SessionRepository: Send + Sync + 'static {
         user: &UserId,
         id: &SessionId,
     ) -> Result<Option<Session>, StorageError>;
+
+    /// What the session check needs of the session `id` of `user` ([`Session::validity`]),
+    /// active or not; `None` when `user` has no such session. Every authenticated request
+    /// that misses the session-check cache asks this, so a store should read only these
+    /// fields; the default reads the whole session.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the store fails.
+    async fn get_session_validity(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+    ) -> Result<Option<SessionValidity>, StorageError> {
+        Ok(self.get_session(user, id).await?.map(|s| s.validity()))
+    }
 
     /// Rotates a refresh token, atomically (one conditional write): if the session
     /// `rotation.session_id` of `rotation.user_id` is active at `rotation.now` (not revoked,

@@ -1,6 +1,8 @@
 //! The auth use cases end to end on the embedded store: registration, login, throttling,
 //! refresh rotation with reuse detection and its grace window, logout, logout-all, and the
-//! per-request session check that makes revocation reach access tokens.
+//! per-request session check that makes revocation reach access tokens: at once on the
+//! instance that revoked (its cache of session checks is dropped), within the cache's TTL on
+//! every other instance sharing the store.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +13,11 @@ use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
 use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
 use taskflow_core::auth::refresh::{RefreshToken, RefreshTokenKeys};
 use taskflow_core::auth::session::{ClientMeta, SessionPolicy};
+use taskflow_core::auth::session_cache::SessionCacheConfig;
+use taskflow_core::domain::{SessionId, UserId};
 use taskflow_core::service::{AuthError, AuthService, AuthStores, IssuedSession};
 use taskflow_core::testkit::{DownStore, at};
-use taskflow_core::{ManualClock, MemoryStore};
+use taskflow_core::{Clock as _, ManualClock, MemoryStore};
 
 const SECRET: &[u8] = b"deployment secret of the auth service tests";
 
@@ -33,14 +37,37 @@ fn harness() -> Harness {
 
 fn harness_over(stores: AuthStores) -> Harness {
     let clock = Arc::new(ManualClock::new(at(0)));
-    let hasher = PasswordHasher::new(Argon2Params::default(), 2).expect("valid params");
+    let auth = instance(stores, clock.clone());
+    Harness { auth, clock }
+}
+
+/// The access tokens every instance signs and verifies with (one deployment secret).
+fn access_tokens() -> AccessTokens {
     let key = JwtKey::hs256("k1", &[7u8; 32]).expect("strong secret");
     let keys = KeySet::new(key, Vec::new()).expect("valid key set");
-    let tokens = AccessTokens::new(keys, AccessTokenConfig::default());
+    AccessTokens::new(keys, AccessTokenConfig::default())
+}
+
+/// One API instance of a deployment: its own service (and so its own session-check cache)
+/// over the shared `stores`.
+fn instance(stores: AuthStores, clock: Arc<ManualClock>) -> AuthService {
+    let hasher = PasswordHasher::new(Argon2Params::default(), 2).expect("valid params");
     let csrf = CsrfTokens::new(&[9u8; 32]);
     let refresh = RefreshTokenKeys::derive(SECRET);
-    let auth = AuthService::new(stores, hasher, tokens, csrf, refresh, clock.clone());
-    Harness { auth, clock }
+    AuthService::new(stores, hasher, access_tokens(), csrf, refresh, clock)
+}
+
+/// Two instances over one store, on one manual clock: `h.auth` and the returned one.
+fn two_instances() -> (Harness, AuthService) {
+    let store = MemoryStore::new();
+    let stores = AuthStores {
+        users: Arc::new(store.clone()),
+        sessions: Arc::new(store.clone()),
+        throttle: Arc::new(store),
+    };
+    let h = harness_over(stores.clone());
+    let other = instance(stores, h.clock.clone());
+    (h, other)
 }
 
 fn register_input(email: &str) -> RegisterInput {
@@ -60,6 +87,10 @@ fn credentials(email: &str, password: &str) -> Credentials {
 }
 
 impl Harness {
+    fn advance_millis(&self, millis: u64) {
+        self.clock.advance(Duration::from_millis(millis));
+    }
+
     async fn register(&self, email: &str) -> IssuedSession {
         let registration = register_input(email)
             .validate()
@@ -262,6 +293,10 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(second.principal, first.principal);
     assert_eq!(second.access.expires_at, at(60 + 15 * 60));
     h.advance(60);
+    // Both access tokens were just checked: their session is in this instance's cache.
+    for access in [&first.access.token, &second.access.token] {
+        assert!(h.auth.authenticate(access).await.is_ok());
+    }
     let reuse = h
         .auth
         .refresh(first.refresh.expose())
@@ -552,6 +587,11 @@ async fn logout_ends_one_session_and_logout_all_every_session() {
         .login("ada@example.com", "correct horse battery")
         .await
         .expect("login");
+    // Every session was just checked, so each is in this instance's cache: revocation must
+    // reach past it at once.
+    for issued in [&phone, &laptop, &tablet] {
+        assert!(h.auth.authenticate(&issued.access.token).await.is_ok());
+    }
     h.auth.logout(&phone.principal).await.expect("logout");
     assert!(h.auth.authenticate(&phone.access.token).await.is_err());
     assert!(h.auth.refresh(phone.refresh.expose()).await.is_err());
@@ -575,6 +615,7 @@ async fn logout_ends_one_session_and_logout_all_every_session() {
 async fn logout_by_refresh_token_is_idempotent() {
     let h = harness();
     let issued = h.register("ada@example.com").await;
+    assert!(h.auth.authenticate(&issued.access.token).await.is_ok());
     h.auth
         .logout_by_refresh_token(issued.refresh.expose())
         .await
@@ -632,4 +673,174 @@ async fn weaker_stored_hashes_are_upgraded_on_login() {
             .await
             .is_ok()
     );
+}
+
+/// How one revocation is made through an instance.
+#[derive(Debug, Clone, Copy)]
+enum Revocation {
+    Logout,
+    LogoutAll,
+    LogoutByRefreshToken,
+    RefreshTokenReuse,
+}
+
+impl Revocation {
+    const ALL: [Self; 4] = [
+        Self::Logout,
+        Self::LogoutAll,
+        Self::LogoutByRefreshToken,
+        Self::RefreshTokenReuse,
+    ];
+
+    async fn apply(self, auth: &AuthService, issued: &IssuedSession) {
+        match self {
+            Self::Logout => auth.logout(&issued.principal).await.expect("logout"),
+            Self::LogoutAll => {
+                auth.logout_all(&issued.principal)
+                    .await
+                    .expect("logout all");
+            }
+            Self::LogoutByRefreshToken => auth
+                .logout_by_refresh_token(issued.refresh.expose())
+                .await
+                .expect("logout"),
+            Self::RefreshTokenReuse => {
+                auth.refresh(issued.refresh.expose()).await.expect("rotate");
+                let reuse = auth.refresh(issued.refresh.expose()).await;
+                assert!(matches!(reuse, Err(AuthError::RefreshTokenReused)));
+            }
+        }
+    }
+}
+
+/// Contract v1.1: a revocation stops the session's access tokens at once on the instance that
+/// revoked it, and on every other instance within `TASKFLOW_SESSION_CACHE_MS` (1 s): the other
+/// instance's cached check still accepts the token just before the bound and refuses it once
+/// the bound has passed since its storage read.
+#[tokio::test]
+async fn revocation_is_immediate_here_and_within_the_cache_ttl_elsewhere() {
+    for revocation in Revocation::ALL {
+        let (h, other) = two_instances();
+        // The grace window would answer the replay of the reuse case with its successor.
+        let auth = h.auth.clone().with_session_policy(SessionPolicy {
+            reuse_grace: Duration::ZERO,
+            ..SessionPolicy::default()
+        });
+        let issued = h.register("ada@example.com").await;
+        let token = &issued.access.token;
+        assert!(auth.authenticate(token).await.is_ok(), "{revocation:?}");
+        assert!(other.authenticate(token).await.is_ok(), "{revocation:?}");
+        h.advance_millis(400);
+        revocation.apply(&auth, &issued).await;
+        assert!(
+            auth.authenticate(token).await.is_err(),
+            "{revocation:?}: the revoking instance refuses at once"
+        );
+        h.advance_millis(599);
+        assert!(
+            other.authenticate(token).await.is_ok(),
+            "{revocation:?}: 999 ms after its check, the other instance may still accept"
+        );
+        h.advance_millis(1);
+        assert!(
+            other.authenticate(token).await.is_err(),
+            "{revocation:?}: 1000 ms after its check, the other instance refuses"
+        );
+        assert_eq!(hits_and_misses(&other), (1, 2), "{revocation:?}");
+    }
+}
+
+/// Hits and misses of `auth`'s session-check cache so far.
+fn hits_and_misses(auth: &AuthService) -> (u64, u64) {
+    let stats = auth.session_cache_stats();
+    (stats.hits, stats.misses)
+}
+
+#[tokio::test]
+async fn a_session_cache_of_zero_checks_storage_on_every_request() {
+    let (h, other) = two_instances();
+    let other = other.with_session_cache(SessionCacheConfig::disabled());
+    let issued = h.register("ada@example.com").await;
+    let token = &issued.access.token;
+    assert!(other.authenticate(token).await.is_ok());
+    assert!(other.authenticate(token).await.is_ok());
+    h.auth.logout(&issued.principal).await.expect("logout");
+    assert!(
+        other.authenticate(token).await.is_err(),
+        "no caching: the other instance refuses at once"
+    );
+    assert_eq!(hits_and_misses(&other), (0, 3));
+}
+
+/// A refused check reads storage every time (a negative result is never cached), for a
+/// revoked session and for a session that never existed.
+#[tokio::test]
+async fn refused_session_checks_are_never_cached() {
+    let h = harness();
+    let issued = h.register("ada@example.com").await;
+    h.auth.logout(&issued.principal).await.expect("logout");
+    let unknown = access_tokens()
+        .issue(&UserId::generate(), &SessionId::generate(), h.clock.now())
+        .expect("sign")
+        .token;
+    for token in [&issued.access.token, &unknown] {
+        for _ in 0..3 {
+            assert!(h.auth.authenticate(token).await.is_err());
+        }
+    }
+    assert_eq!(
+        hits_and_misses(&h.auth),
+        (0, 6),
+        "six refusals, six storage reads"
+    );
+}
+
+/// A cached check ends with its session's idle or absolute end, not a TTL later.
+#[tokio::test]
+async fn a_cached_check_never_outlives_its_session() {
+    let h = harness();
+    let auth = h.auth.clone().with_session_policy(SessionPolicy {
+        idle_ttl: Duration::from_secs(600),
+        ..SessionPolicy::default()
+    });
+    let registration = register_input("ada@example.com").validate().expect("valid");
+    let (_, issued) = auth
+        .register(registration, &ClientMeta::default())
+        .await
+        .expect("register");
+    h.advance_millis(600_000 - 300);
+    assert!(auth.authenticate(&issued.access.token).await.is_ok());
+    h.advance_millis(299);
+    assert!(
+        auth.authenticate(&issued.access.token).await.is_ok(),
+        "cached"
+    );
+    h.advance_millis(1);
+    assert!(
+        auth.authenticate(&issued.access.token).await.is_err(),
+        "idle end reached 300 ms into the cached check"
+    );
+}
+
+/// A cache with room for one session evicts the other: each check then reads storage.
+#[tokio::test]
+async fn a_full_session_cache_evicts_and_falls_back_to_storage() {
+    let h = harness();
+    let auth = h
+        .auth
+        .clone()
+        .with_session_cache(SessionCacheConfig::default().with_capacity(1));
+    let ada = h.register("ada@example.com").await;
+    let bob = h.register("bob@example.com").await;
+    for _ in 0..3 {
+        for issued in [&ada, &bob] {
+            assert!(auth.authenticate(&issued.access.token).await.is_ok());
+        }
+    }
+    let stats = auth.session_cache_stats();
+    assert_eq!((stats.hits, stats.misses, stats.evictions), (0, 6, 5));
+    // Alone, a session is served from memory again.
+    assert!(auth.authenticate(&ada.access.token).await.is_ok());
+    assert!(auth.authenticate(&ada.access.token).await.is_ok());
+    assert_eq!(auth.session_cache_stats().hits, 1);
 }

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::Clock;
 use taskflow_core::auth::refresh::RefreshTokenKeys;
 use taskflow_core::auth::session::SessionPolicy;
+use taskflow_core::auth::session_cache::SessionCacheConfig;
 use taskflow_core::auth::{
     AccessTokenConfig, AccessTokens, AllowedOrigins, AuthRateLimits, CsrfGuard, CsrfTokens, KeySet,
     PasswordHasher, RateLimitConfig, RateLimits, TrustedProxies,
@@ -26,6 +27,8 @@ pub struct Security {
     pub access: AccessTokenConfig,
     /// Refresh session lifetimes and reuse grace.
     pub sessions: SessionPolicy,
+    /// How long and how many session checks this instance answers from memory.
+    pub session_cache: SessionCacheConfig,
     /// The password hasher.
     pub hasher: PasswordHasher,
     /// The deployment secret cursor, CSRF and refresh-token keys are derived from
@@ -142,10 +145,12 @@ impl App {
             RefreshTokenKeys::derive(secret),
             clock,
         )
-        .with_session_policy(security.sessions);
+        .with_session_policy(security.sessions)
+        .with_session_cache(security.session_cache);
         let csrf = CsrfGuard::new(CsrfTokens::new(secret), settings.allowed_origins.clone());
         let mut metrics = crate::metrics::Metrics::default();
         metrics.attach_storage(stores.health.clone());
+        metrics.attach_session_cache(auth.clone());
         Self(Arc::new(Inner {
             tasks,
             auth,
@@ -234,6 +239,8 @@ impl App {
                 reuse_grace: config.refresh_reuse_grace,
                 ..SessionPolicy::default()
             },
+            session_cache: SessionCacheConfig::new(config.session_cache)
+                .map_err(|e| fail(&format!("TASKFLOW_SESSION_CACHE_MS: {e}")))?,
             hasher,
             secret: SecretSlice::from(config.jwt_secret_bytes().to_vec()),
         };

@@ -65,6 +65,10 @@ pub struct Config {
     pub refresh_ttl: Duration,
     /// `TASKFLOW_REFRESH_REUSE_GRACE_SECS` (0..=60, default 10; 0 disables the grace window).
     pub refresh_reuse_grace: Duration,
+    /// `TASKFLOW_SESSION_CACHE_MS` (0..=1000, default 1000): how long an instance may answer a
+    /// session check from memory, so how late another instance's revocation may reach it;
+    /// 0 checks storage on every request.
+    pub session_cache: Duration,
     /// `TASKFLOW_AUTH_RATE_PER_MIN` / `TASKFLOW_API_RATE_PER_MIN` /
     /// `TASKFLOW_REFRESH_RATE_PER_MIN`.
     pub rate_limits: RateLimitConfig,
@@ -89,7 +93,7 @@ pub struct Config {
 }
 
 /// Every variable the configuration reads (the example `.env` files list each one).
-pub const VARIABLES: [&str; 28] = [
+pub const VARIABLES: [&str; 29] = [
     "TASKFLOW_PROFILE",
     "TASKFLOW_BIND",
     "TASKFLOW_MONGODB_URI",
@@ -100,6 +104,7 @@ pub const VARIABLES: [&str; 28] = [
     "TASKFLOW_ACCESS_TTL_SECS",
     "TASKFLOW_REFRESH_TTL_SECS",
     "TASKFLOW_REFRESH_REUSE_GRACE_SECS",
+    "TASKFLOW_SESSION_CACHE_MS",
     "TASKFLOW_AUTH_RATE_PER_MIN",
     "TASKFLOW_API_RATE_PER_MIN",
     "TASKFLOW_REFRESH_RATE_PER_MIN",
@@ -214,6 +219,7 @@ impl Config {
                 1_209_600,
             )?),
             refresh_reuse_grace: reuse_grace(var("TASKFLOW_REFRESH_REUSE_GRACE_SECS"))?,
+            session_cache: session_cache(var("TASKFLOW_SESSION_CACHE_MS"))?,
             rate_limits: RateLimitConfig {
                 auth_per_minute: rate("TASKFLOW_AUTH_RATE_PER_MIN", 10)?,
                 api_per_minute: rate("TASKFLOW_API_RATE_PER_MIN", 600)?,
@@ -318,6 +324,17 @@ fn reuse_grace(value: Option<&str>) -> Result<Duration, ConfigError> {
         return Err(bad(NAME, &secs.to_string(), "0..=60 seconds"));
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// How long a session check may be cached per instance: at most one second (the contract's
+/// bound on how late a revocation may reach another instance).
+fn session_cache(value: Option<&str>) -> Result<Duration, ConfigError> {
+    const NAME: &str = "TASKFLOW_SESSION_CACHE_MS";
+    let millis: u64 = parse(value, NAME, 1000)?;
+    if millis > 1000 {
+        return Err(bad(NAME, &millis.to_string(), "0..=1000 milliseconds"));
+    }
+    Ok(Duration::from_millis(millis))
 }
 
 fn read_env_file(path: &str) -> HashMap<String, String> {
@@ -855,6 +872,23 @@ mod tests {
         for refused in ["61", "-1", "ten", "3600"] {
             let err = grace(refused).unwrap_err().to_string();
             assert!(err.contains("TASKFLOW_REFRESH_REUSE_GRACE_SECS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_session_cache_defaults_to_1000_ms_and_stays_within_it() {
+        let cache = |value: &str| {
+            Config::from_map(&vars(&[("TASKFLOW_SESSION_CACHE_MS", value)]))
+                .map(|c| c.session_cache)
+        };
+        let default = Config::from_map(&HashMap::new()).unwrap();
+        assert_eq!(default.session_cache, Duration::from_secs(1));
+        assert_eq!(cache("0").unwrap(), Duration::ZERO);
+        assert_eq!(cache("250").unwrap(), Duration::from_millis(250));
+        assert_eq!(cache("1000").unwrap(), Duration::from_secs(1));
+        for refused in ["1001", "60000", "-1", "1s", "0.5"] {
+            let err = cache(refused).unwrap_err().to_string();
+            assert!(err.contains("TASKFLOW_SESSION_CACHE_MS"), "{err}");
         }
     }
 

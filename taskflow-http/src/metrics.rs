@@ -1,7 +1,8 @@
 //! Prometheus metrics, recorded in one place ([`crate::endpoints::finish`]) so both adapters
 //! export the same names and labels: HTTP requests and latency by route template, method and
 //! status; auth events; rate-limit rejections by policy; storage errors by kind; and, read
-//! from the store at scrape time, its pool and command latencies. Every metric is described
+//! from the store at scrape time, its pool and command latencies, and from the auth service,
+//! its session-check cache's hits and misses. Every metric is described
 //! in `docs/metrics.md`.
 //!
 //! Every label value comes from a fixed set, as `&'static str`: nothing a client sends
@@ -11,6 +12,7 @@
 //! own answer; events, policies and kinds are the server's names.
 
 mod auth_event;
+mod session_cache;
 mod storage;
 
 pub use auth_event::AuthEvent;
@@ -216,6 +218,13 @@ impl Metrics {
     ) {
         self.registry
             .register_collector(Box::new(storage::StorageCollector::new(health)));
+    }
+
+    /// Exports the session-check cache's hits, misses and evictions of `auth`, read from it
+    /// at every scrape.
+    pub fn attach_session_cache(&mut self, auth: taskflow_core::service::AuthService) {
+        self.registry
+            .register_collector(Box::new(session_cache::SessionCacheCollector::new(auth)));
     }
 
     /// The Prometheus text exposition.

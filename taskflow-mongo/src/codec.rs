@@ -8,7 +8,7 @@ use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{Binary, Bson, DateTime, Document, doc, oid::ObjectId};
 use taskflow_core::Timestamp;
 use taskflow_core::auth::refresh::{RefreshTokenHash, SealedRefreshToken};
-use taskflow_core::auth::session::{RefreshFamily, RotatedToken, Session};
+use taskflow_core::auth::session::{RefreshFamily, RotatedToken, Session, SessionValidity};
 use taskflow_core::auth::throttle::FailureState;
 use taskflow_core::domain::{
     DisplayName, Email, PasswordHash, Priority, SessionId, Tag, Tags, Task, TaskDescription,
@@ -240,6 +240,16 @@ pub(crate) fn session_from_document(doc: &Document) -> Result<Session, CorruptDo
             .transpose()
             .map_err(|_| r.corrupt("ip"))?,
         revoked_at: r.opt_time("revoked_at")?,
+    })
+}
+
+/// The session check's fields of a session, as read with a projection of only those.
+pub(crate) fn validity_from_document(doc: &Document) -> Result<SessionValidity, CorruptDocument> {
+    let r = Reader::new(doc, SESSIONS);
+    Ok(SessionValidity {
+        revoked_at: r.opt_time("revoked_at")?,
+        expires_at: r.time("expires_at")?,
+        idle_expires_at: r.time("idle_expires_at")?,
     })
 }
 

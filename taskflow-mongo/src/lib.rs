@@ -190,9 +190,12 @@ impl MongoStore {
         &self.database
     }
 
-    /// The `explain` (verbosity `executionStats`) of every `find` that
-    /// [`list_tasks`](taskflow_core::ports::TaskRepository::list_tasks) may run for this
-    /// request, in order: how each is served (index scan or not) and what it examines.
+    /// The `explain` (verbosity `executionStats`) of every phase of the one command that
+    /// [`list_tasks`](taskflow_core::ports::TaskRepository::list_tasks) runs for this request,
+    /// in order, each as the `find` of the same filter, sort and limit (a list of several
+    /// phases runs them as `$match`, `$sort`, `$limit` inside one `aggregate`, whose own
+    /// explain not every server details for `$unionWith`): how each is served (index scan or
+    /// not) and what it examines.
     ///
     /// # Errors
     /// [`StorageError`] when the store fails.

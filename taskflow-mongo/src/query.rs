@@ -1,4 +1,4 @@
-//! Translation of a validated [`ListRequest`] into MongoDB `find` commands.
+//! Translation of a validated [`ListRequest`] into one MongoDB command.
 //!
 //! Every filter is built here from core types only (no client document ever becomes a filter),
 //! always starts with `user_id` equality, and has the shape an index serves: equality on
@@ -6,21 +6,28 @@
 //! "from year 1 on", which every date satisfies), then `_id`; other conditions follow.
 //!
 //! Keyset pagination becomes range filters, never `skip`. Resuming after `(k, id)` in an
-//! ascending order is two index ranges, run in order until the page is full:
+//! ascending order is two index ranges, the *phases* of the list:
 //! 1. the ties: `key == k && _id > id`, sorted by `_id`;
 //! 2. the rest: `key > k`, sorted by `(key, _id)`.
 //!
-//! (A single `$or` of the two would do on mongod, but each branch of an `$or` is planned on its
-//! own and simple servers fall back to a collection scan; two plain ranges are index scans
-//! everywhere.) A `due_at` order puts tasks without a deadline after all dated ones in both
-//! directions, so it adds a third range: `due_at == null`, sorted by `_id`.
+//! A `due_at` order puts tasks without a deadline after all dated ones in both directions, so
+//! it adds a third phase: `due_at == null`, sorted by `_id`. (A single `$or` of the ranges
+//! would do on mongod, but each branch of an `$or` is planned on its own and simple servers
+//! fall back to a collection scan; plain ranges are index scans everywhere. A stored sort key
+//! would make each list one range, but no one key puts undated tasks last in both directions
+//! of one index: it would cost two more indexes on every write, and a data migration.)
+//!
+//! A list is still one command: a `find` when it has one phase, otherwise one `aggregate`
+//! that runs each phase as `$match`, `$sort`, `$limit` (the first as the pipeline's head,
+//! the others inside `$unionWith`, each an index range read in order) and orders the union by
+//! phase, then by the sort ([`union_pipeline`]).
 
 use mongodb::bson::{Bson, Document, doc};
 use taskflow_core::Timestamp;
 use taskflow_core::domain::UserId;
 use taskflow_core::query::{Direction, ListRequest, Position, SortKey, TaskFilter};
 
-use crate::codec::{date, oid};
+use crate::codec::{TASKS, date, oid};
 
 /// One `find` of a list: a filter and the sort it is read in.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,8 +164,7 @@ fn due_range(filter: &TaskFilter) -> Range {
     range
 }
 
-/// The plan of one list request: the `find`s to run in order, each with the remaining limit,
-/// until the page is full.
+/// The plan of one list request: its phases, in list order.
 struct ListPlan {
     base: Document,
     residual: Document,
@@ -247,7 +253,41 @@ impl ListPlan {
     }
 }
 
-/// The `find`s answering `request` for `owner`, to be run in order until the page is full.
+/// The field the union of a list's phases is ordered by first (each phase's documents carry
+/// their phase's index in it; the codec ignores it).
+const PHASE: &str = "_phase";
+
+/// The one `aggregate` pipeline answering a list of several `phases`, each limited to `limit`:
+/// the first phase as the pipeline's head and the others in `$unionWith`, each tagged with its
+/// index, then the union in phase order (`$unionWith` leaves the order of what it combines
+/// unspecified) and cut to `limit`. The final sort handles at most `limit` documents per phase.
+pub(crate) fn union_pipeline(phases: &[FindSpec], limit: i64) -> Vec<Document> {
+    let phase = |index: i32, spec: &FindSpec| {
+        vec![
+            doc! { "$match": spec.filter.clone() },
+            doc! { "$sort": spec.sort.clone() },
+            doc! { "$limit": limit },
+            doc! { "$set": { PHASE: index } },
+        ]
+    };
+    let mut pipeline = Vec::with_capacity(4 + phases.len() + 2);
+    let mut order = doc! { PHASE: 1 };
+    for (index, spec) in (0..).zip(phases) {
+        if index == 0 {
+            pipeline.extend(phase(index, spec));
+            order.extend(spec.sort.clone());
+        } else {
+            let stages = phase(index, spec);
+            pipeline.push(doc! { "$unionWith": { "coll": TASKS, "pipeline": stages } });
+        }
+    }
+    pipeline.push(doc! { "$sort": order });
+    pipeline.push(doc! { "$limit": limit });
+    pipeline
+}
+
+/// The phases answering `request` for `owner`, in list order: each a range of one index, to
+/// be read each up to the limit and concatenated (see [`union_pipeline`]).
 pub(crate) fn list_plan(owner: &UserId, request: &ListRequest) -> Vec<FindSpec> {
     let mut plan = ListPlan::new(owner, request);
     let filter = &request.filter;
@@ -401,6 +441,32 @@ mod tests {
                 filter: doc! { "user_id": user, "due_at": Bson::Null, "_id": { "$lt": oid(id.to_bytes()) } },
                 sort: doc! { "due_at": -1, "_id": -1 },
             }]
+        );
+    }
+
+    #[test]
+    fn several_phases_become_one_pipeline_in_phase_order() {
+        let owner = UserId::generate();
+        let user = oid(owner.to_bytes());
+        let plan = list_plan(&owner, &request("-due_at", TaskFilter::default(), None));
+        let pipeline = union_pipeline(&plan, 21);
+        let sort = doc! { "due_at": -1, "_id": -1 };
+        assert_eq!(
+            pipeline,
+            vec![
+                doc! { "$match": { "user_id": user, "due_at": { "$gte": date(MIN_INSTANT) } } },
+                doc! { "$sort": sort.clone() },
+                doc! { "$limit": 21_i64 },
+                doc! { "$set": { "_phase": 0 } },
+                doc! { "$unionWith": { "coll": "tasks", "pipeline": [
+                    { "$match": { "user_id": user, "due_at": Bson::Null } },
+                    { "$sort": sort },
+                    { "$limit": 21_i64 },
+                    { "$set": { "_phase": 1 } },
+                ] } },
+                doc! { "$sort": { "_phase": 1, "due_at": -1, "_id": -1 } },
+                doc! { "$limit": 21_i64 },
+            ]
         );
     }
 

@@ -5,13 +5,15 @@
 //! Commands per operation: create one `insert`; a rotation one `findAndModify` (the filter
 //! requires the active session and its live token, so of concurrent rotations exactly one
 //! matches); the family read one `find`; a revocation one `update` (one `update` for every
-//! session of a user). Reads that do not need the family leave it out by projection.
+//! session of a user). Reads that do not need the family leave it out by projection; the
+//! session check (every authenticated request that misses the instance's cache) reads only
+//! `revoked_at`, `expires_at` and `idle_expires_at`.
 
 use async_trait::async_trait;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use taskflow_core::auth::refresh::RefreshTokenHash;
-use taskflow_core::auth::session::{RefreshFamily, Rotation, Session};
+use taskflow_core::auth::session::{RefreshFamily, Rotation, Session, SessionValidity};
 use taskflow_core::domain::{SessionId, UserId};
 use taskflow_core::ports::SessionRepository;
 use taskflow_core::{StorageError, Timestamp};
@@ -19,7 +21,7 @@ use taskflow_core::{StorageError, Timestamp};
 use crate::MongoStore;
 use crate::codec::{
     REFRESH, date, family_from_document, family_to_document, generation, hash_key, oid,
-    session_from_document, session_to_document,
+    session_from_document, session_to_document, validity_from_document,
 };
 use crate::error::storage_error;
 
@@ -31,6 +33,11 @@ fn session_key(user: &UserId, id: &SessionId) -> Document {
 /// reads its session).
 fn without_family() -> Document {
     doc! { REFRESH: 0 }
+}
+
+/// The fields the session check reads, and only those (`_id` too is left out).
+fn validity_fields() -> Document {
+    doc! { "_id": 0, "revoked_at": 1, "expires_at": 1, "idle_expires_at": 1 }
 }
 
 /// Revokes and forgets the family: a revoked family's tokens can never succeed again.
@@ -66,6 +73,20 @@ impl SessionRepository for MongoStore {
             .await
             .map_err(storage_error)?;
         Ok(found.as_ref().map(session_from_document).transpose()?)
+    }
+
+    async fn get_session_validity(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+    ) -> Result<Option<SessionValidity>, StorageError> {
+        let found = self
+            .sessions
+            .find_one(session_key(user, id))
+            .projection(validity_fields())
+            .await
+            .map_err(storage_error)?;
+        Ok(found.as_ref().map(validity_from_document).transpose()?)
     }
 
     async fn rotate_refresh_token(

@@ -1,5 +1,6 @@
-//! Tasks: every command is scoped by `user_id`; lists are keyset range scans (see
-//! [`crate::query`]).
+//! Tasks: every command is scoped by `user_id`, and every operation is one command (an update
+//! is two: the service's read, then the compare-and-swap); lists are keyset range scans in one
+//! `find` or `aggregate` (see [`crate::query`]).
 
 use async_trait::async_trait;
 use mongodb::bson::{Bson, Document, doc};
@@ -11,7 +12,7 @@ use taskflow_core::{StorageError, Timestamp};
 use crate::MongoStore;
 use crate::codec::{TASKS, date, oid, task_from_document, task_to_document};
 use crate::error::{CorruptDocument, storage_error};
-use crate::query::list_plan;
+use crate::query::{list_plan, union_pipeline};
 
 fn task_key(owner: &UserId, id: &TaskId) -> Document {
     doc! { "_id": oid(id.to_bytes()), "user_id": oid(owner.to_bytes()) }
@@ -55,9 +56,17 @@ impl TaskRepository for MongoStore {
         };
         let mut filter = task_key(&task.owner, &task.id);
         filter.insert("version", expected);
+        // `$set` of the fields a change may touch rather than a replacement: the same one
+        // `update` command, but the oplog (replication, and what `w: majority` waits for)
+        // records only the fields whose value changed (mongod 5.0+), where a replacement
+        // logs the whole document, description included, for every toggle of `completed`.
+        // Every field but the key the filter already pins: exactly a replacement's result.
+        let mut fields = task_to_document(task)?;
+        fields.remove("_id");
+        fields.remove("user_id");
         let result = self
             .tasks
-            .replace_one(filter, task_to_document(task)?)
+            .update_one(filter, doc! { "$set": fields })
             .await
             .map_err(storage_error)?;
         Ok(result.matched_count == 1)
@@ -77,23 +86,33 @@ impl TaskRepository for MongoStore {
         owner: &UserId,
         request: &ListRequest,
     ) -> Result<Vec<Task>, StorageError> {
-        let mut out = Vec::with_capacity(request.limit.min(100));
-        for spec in list_plan(owner, request) {
-            let remaining = request.limit.saturating_sub(out.len());
-            if remaining == 0 {
-                break;
+        // A page is at most 101 tasks of at most ~45 KB each: one batch always holds it, so
+        // the cursor is closed with the first answer (no getMore, no killCursors).
+        let limit = i64::try_from(request.limit).unwrap_or(i64::MAX);
+        let plan = list_plan(owner, request);
+        let mut cursor = match plan.as_slice() {
+            [] => return Ok(Vec::new()),
+            [only] => {
+                self.tasks
+                    .find(only.filter.clone())
+                    .sort(only.sort.clone())
+                    // Negative: `singleBatch`, the server closes the cursor at once.
+                    .limit(-limit)
+                    .await
             }
-            let mut cursor = self
-                .tasks
-                .find(spec.filter)
-                .sort(spec.sort)
-                .limit(i64::try_from(remaining).unwrap_or(i64::MAX))
-                .await
-                .map_err(storage_error)?;
-            while cursor.advance().await.map_err(storage_error)? {
-                let doc = cursor.deserialize_current().map_err(storage_error)?;
-                out.push(task_from_document(&doc)?);
+            phases => {
+                self.tasks
+                    .aggregate(union_pipeline(phases, limit))
+                    // One more than the page: the first batch ends the cursor.
+                    .batch_size(u32::try_from(request.limit.saturating_add(1)).unwrap_or(u32::MAX))
+                    .await
             }
+        }
+        .map_err(storage_error)?;
+        let mut out = Vec::with_capacity(request.limit.min(101));
+        while cursor.advance().await.map_err(storage_error)? {
+            let doc = cursor.deserialize_current().map_err(storage_error)?;
+            out.push(task_from_document(&doc)?);
         }
         Ok(out)
     }

@@ -78,6 +78,18 @@ async fn mongo_stores(database: &str) -> Stores {
     Stores::single(store)
 }
 
+/// Two handles on one fresh store, as two instances of a deployment hold them: on MongoDB
+/// (`TASKFLOW_TEST_STORE=mongo`) two clients of one fresh database, otherwise one embedded
+/// store shared.
+pub async fn shared_test_stores() -> (Stores, Stores) {
+    if std::env::var("TASKFLOW_TEST_STORE").as_deref() != Ok("mongo") {
+        let store = Stores::memory();
+        return (store.clone(), store);
+    }
+    let database = fresh_database();
+    (mongo_stores(&database).await, mongo_stores(&database).await)
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`, or the balancer's `https://localhost:PORT`.

@@ -12,6 +12,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod refresh;
 pub mod session;
+pub mod session_cache;
 pub mod throttle;
 
 pub use client_ip::{TrustedProxies, TrustedProxyError};

@@ -74,7 +74,41 @@ impl Session {
 
     /// Whether the session can still authenticate requests at `now`.
     pub fn is_active(&self, now: Timestamp) -> bool {
-        self.revoked_at.is_none() && now < self.expires_at && now < self.idle_expires_at
+        self.validity().is_active(now)
+    }
+
+    /// What a session check needs of this session.
+    pub const fn validity(&self) -> SessionValidity {
+        SessionValidity {
+            revoked_at: self.revoked_at,
+            expires_at: self.expires_at,
+            idle_expires_at: self.idle_expires_at,
+        }
+    }
+}
+
+/// What a session check needs of a session, and nothing more (a store reads only these
+/// fields on every authenticated request): whether it was revoked and when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionValidity {
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+    /// Absolute end.
+    pub expires_at: Timestamp,
+    /// End if not refreshed before.
+    pub idle_expires_at: Timestamp,
+}
+
+impl SessionValidity {
+    /// Whether the session can still authenticate requests at `now`: not revoked, and before
+    /// both its ends.
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && now < self.ends_at()
+    }
+
+    /// The instant it ends unless refreshed or revoked first: the earlier of its two ends.
+    pub fn ends_at(&self) -> Timestamp {
+        self.expires_at.min(self.idle_expires_at)
     }
 }
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{MemoryStore, read, write};
 use crate::auth::refresh::RefreshTokenHash;
-use crate::auth::session::{RefreshFamily, Rotation, Session};
+use crate::auth::session::{RefreshFamily, Rotation, Session, SessionValidity};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, SessionId, UserId};
@@ -90,13 +90,27 @@ impl SessionRepository for MemoryStore {
         user: &UserId,
         id: &SessionId,
     ) -> Result<Option<Session>, StorageError> {
-        // Every authenticated request comes here: a shared lock lets them run side by side.
         let state = read(&self.sessions);
         Ok(state
             .by_id
             .get(id)
             .filter(|e| e.session.user_id == *user)
             .map(|e| e.session.clone()))
+    }
+
+    async fn get_session_validity(
+        &self,
+        user: &UserId,
+        id: &SessionId,
+    ) -> Result<Option<SessionValidity>, StorageError> {
+        // The session check's read on a cache miss: a shared lock lets them run side by side,
+        // and none of the session's strings is cloned.
+        let state = read(&self.sessions);
+        Ok(state
+            .by_id
+            .get(id)
+            .filter(|e| e.session.user_id == *user)
+            .map(|e| e.session.validity()))
     }
 
     async fn rotate_refresh_token(

@@ -2,8 +2,13 @@
 //! logout, logout-all, and authenticating a request's access token.
 //!
 //! Revocation reaches access tokens through a per-request session check: [`AuthService::
-//! authenticate`] verifies the JWT and then loads its session (one keyed read), so a revoked
-//! session stops its access tokens on their very next request, not at their expiry.
+//! authenticate`] verifies the JWT and then checks its session, so a revoked session stops its
+//! access tokens long before their expiry. The check is served from a bounded per-instance
+//! cache ([`crate::auth::session_cache`]) for at most its TTL (default 1 s, 0 disables it)
+//! and otherwise reads the session's validity (one keyed read of three fields). Every
+//! revocation through this service (logout, logout-all, logout by refresh token, refresh-token
+//! reuse) drops the cached entries at once: on the revoking instance the session's tokens stop
+//! on their very next request; on the others within the TTL.
 //!
 //! A refresh is one conditional write on the fast path (the live token rotates). Only when
 //! that matches nothing does a second read classify the token ([`crate::auth::session::RefreshFamily::classify`]):
@@ -24,6 +29,7 @@ use crate::auth::refresh::{
     PresentedRefreshToken, RefreshToken, RefreshTokenKeys, SealedRefreshToken,
 };
 use crate::auth::session::{ClientMeta, Presented, Rotation, Session, SessionPolicy};
+use crate::auth::session_cache::{SessionCache, SessionCacheConfig, SessionCacheStats};
 use crate::auth::throttle::{LoginAttempt, ThrottlePolicy};
 use crate::clock::{Clock, Timestamp};
 use crate::domain::{SessionId, User, UserId};
@@ -131,6 +137,8 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     sessions: SessionPolicy,
     throttle: ThrottlePolicy,
+    /// Shared by the clones of this service: one cache per instance.
+    session_cache: Arc<SessionCache>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -138,6 +146,7 @@ impl std::fmt::Debug for AuthService {
         f.debug_struct("AuthService")
             .field("sessions", &self.sessions)
             .field("throttle", &self.throttle)
+            .field("session_cache", &self.session_cache)
             .finish_non_exhaustive()
     }
 }
@@ -163,7 +172,21 @@ impl AuthService {
             clock,
             sessions: SessionPolicy::default(),
             throttle: ThrottlePolicy::default(),
+            session_cache: Arc::new(SessionCache::new(SessionCacheConfig::default())),
         }
+    }
+
+    /// Replaces the session-check cache (default: [`SessionCacheConfig::default`], 1 s);
+    /// [`SessionCacheConfig::disabled`] checks storage on every request.
+    #[must_use]
+    pub fn with_session_cache(mut self, config: SessionCacheConfig) -> Self {
+        self.session_cache = Arc::new(SessionCache::new(config));
+        self
+    }
+
+    /// How the session-check cache has served since start (for the metrics).
+    pub fn session_cache_stats(&self) -> SessionCacheStats {
+        self.session_cache.stats()
     }
 
     /// Replaces the session lifetimes and reuse grace window.
@@ -434,10 +457,7 @@ impl AuthService {
                 self.issue(principal, successor, session.expires_at, now)
             }
             Presented::Reuse => {
-                self.stores
-                    .sessions
-                    .revoke_session(&user, &sid, now)
-                    .await?;
+                self.revoke_session(&user, &sid, now).await?;
                 Err(AuthError::RefreshTokenReused)
             }
             // The live token of an active session would have rotated: `Live` after a missed
@@ -466,6 +486,10 @@ impl AuthService {
 
     /// The caller behind an access token, if the token is valid and its session still active.
     ///
+    /// The session check is answered from this instance's cache when the session was found
+    /// active less than the cache's TTL ago (and before its end); otherwise from storage, and
+    /// only an active session is remembered.
+    ///
     /// # Errors
     /// [`AuthError::Unauthorized`] for any token or session problem; [`AuthError::Storage`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
@@ -474,18 +498,43 @@ impl AuthService {
             .tokens
             .verify(access_token, now)
             .map_err(|_| AuthError::Unauthorized)?;
-        let session = self
+        let (user, sid) = (claims.user_id, claims.session_id);
+        let principal = Principal {
+            user_id: user,
+            session_id: sid,
+        };
+        if self.session_cache.check(&user, &sid, now) {
+            return Ok(principal);
+        }
+        let ticket = self.session_cache.ticket(&user, now);
+        let validity = self
             .stores
             .sessions
-            .get_session(&claims.user_id, &claims.session_id)
+            .get_session_validity(&user, &sid)
             .await?;
-        match session {
-            Some(s) if s.is_active(now) => Ok(Principal {
-                user_id: claims.user_id,
-                session_id: claims.session_id,
-            }),
+        match validity {
+            Some(v) if v.is_active(now) => {
+                // Stored only if no revocation of this user went through this instance
+                // while the read was in flight.
+                self.session_cache.insert(ticket, &user, &sid, v.ends_at());
+                Ok(principal)
+            }
             _ => Err(AuthError::Unauthorized),
         }
+    }
+
+    /// Revokes one session in storage and then drops it from the session-check cache, so its
+    /// access tokens stop at once on this instance (also when the write failed: it may have
+    /// been applied).
+    async fn revoke_session(
+        &self,
+        user: &UserId,
+        sid: &SessionId,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let revoked = self.stores.sessions.revoke_session(user, sid, now).await;
+        self.session_cache.invalidate(user, sid);
+        revoked
     }
 
     /// The caller's account.
@@ -506,9 +555,7 @@ impl AuthService {
     /// [`AuthError::Storage`].
     pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
         let now = self.clock.now();
-        self.stores
-            .sessions
-            .revoke_session(&principal.user_id, &principal.session_id, now)
+        self.revoke_session(&principal.user_id, &principal.session_id, now)
             .await?;
         Ok(())
     }
@@ -519,11 +566,10 @@ impl AuthService {
     /// [`AuthError::Storage`].
     pub async fn logout_all(&self, principal: &Principal) -> Result<u64, AuthError> {
         let now = self.clock.now();
-        Ok(self
-            .stores
-            .sessions
-            .revoke_all_sessions(&principal.user_id, now)
-            .await?)
+        let user = &principal.user_id;
+        let revoked = self.stores.sessions.revoke_all_sessions(user, now).await;
+        self.session_cache.invalidate_user(user);
+        Ok(revoked?)
     }
 
     /// Ends the session a refresh token belongs to (logout with only the refresh cookie,
@@ -542,10 +588,7 @@ impl AuthService {
         }
         let now = self.clock.now();
         let (user, sid) = (presented.user_id, presented.session_id);
-        self.stores
-            .sessions
-            .revoke_session(&user, &sid, now)
-            .await?;
+        self.revoke_session(&user, &sid, now).await?;
         Ok(())
     }
 

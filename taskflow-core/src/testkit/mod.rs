@@ -200,6 +200,7 @@ macro_rules! repository_conformance_tests {
         $crate::__testkit_cases!(
             $make, session_cases;
             session_round_trips_and_is_user_scoped,
+            session_validity_is_the_stored_sessions,
             rotation_replaces_the_live_token,
             concurrent_rotations_of_one_token_rotate_once,
             rotation_needs_an_active_session_of_its_user,

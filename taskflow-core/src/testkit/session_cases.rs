@@ -1,13 +1,13 @@
 //! Conformance cases for the session and login-throttle ports: sessions round-trip, refresh
 //! families rotate atomically (exactly one of concurrent rotations of a token wins, the others
 //! change nothing), only an active session of the right user rotates, and revocation forgets
-//! the family.
+//! the family; the session check's narrow read agrees with the whole session.
 
 use std::time::Duration;
 
 use super::{Repositories, at};
 use crate::auth::refresh::{RefreshTokenHash, RefreshTokenKeys};
-use crate::auth::session::{RefreshFamily, RotatedToken, Rotation, Session};
+use crate::auth::session::{RefreshFamily, RotatedToken, Rotation, Session, SessionValidity};
 use crate::auth::throttle::{FailureState, LoginAttempt, ThrottlePolicy};
 use crate::clock::Timestamp;
 use crate::domain::{Email, SessionId, UserId};
@@ -93,6 +93,57 @@ pub async fn session_round_trips_and_is_user_scoped(repos: &Repositories) {
     assert_eq!(other, None);
     let listed = repos.sessions.list_sessions(&user).await.expect("list");
     assert_eq!(listed, vec![s]);
+}
+
+/// The session check's read ([`get_session_validity`](crate::ports::SessionRepository::get_session_validity))
+/// is exactly [`Session::validity`] of the stored session, through rotation and revocation,
+/// and sees nothing of another user's session.
+pub async fn session_validity_is_the_stored_sessions(repos: &Repositories) {
+    let user = UserId::generate();
+    let (s, first) = created(repos, user, 0).await;
+    let id = s.id;
+    let validity = |user: UserId| {
+        let sessions = repos.sessions.clone();
+        async move {
+            sessions
+                .get_session_validity(&user, &id)
+                .await
+                .expect("get validity")
+        }
+    };
+    assert_eq!(
+        validity(user).await,
+        Some(SessionValidity {
+            revoked_at: None,
+            expires_at: at(3600),
+            idle_expires_at: at(600),
+        })
+    );
+    assert_eq!(validity(UserId::generate()).await, None, "another user's");
+    let unknown = repos
+        .sessions
+        .get_session_validity(&user, &SessionId::generate())
+        .await
+        .expect("get validity");
+    assert_eq!(unknown, None);
+    let rotated = repos
+        .sessions
+        .rotate_refresh_token(&rotation(&s, first, 0, 30))
+        .await
+        .expect("rotate")
+        .expect("rotated");
+    assert_eq!(validity(user).await, Some(rotated.validity()));
+    assert_eq!(rotated.validity().idle_expires_at, at(630));
+    repos
+        .sessions
+        .revoke_session(&user, &s.id, at(40))
+        .await
+        .expect("revoke");
+    let revoked = validity(user).await.expect("still stored");
+    assert_eq!(revoked.revoked_at, Some(at(40)));
+    assert!(!revoked.is_active(at(41)));
+    let stored = repos.sessions.get_session(&user, &s.id).await.expect("get");
+    assert_eq!(stored.map(|s| s.validity()), Some(revoked));
 }
 
 /// A rotation replaces the live token and records the session's use; a rotation of anything

@@ -1,5 +1,8 @@
 //! Every list query shape of the contract is an index scan (`IXSCAN`, never `COLLSCAN`) on
 //! the expected index, examining a bounded number of keys, with other users' tasks present.
+//! A list of several phases (keyset ties, then the range; dated, then undated tasks) runs as
+//! one `aggregate`; each phase is explained as the `find` of its own filter, sort and limit,
+//! which is what the pipeline runs for it.
 //!
 //! Known gaps of the test server, SecantusDB 0.7 (asserted as such, reported on stderr, and
 //! strict again on any other server):

@@ -41,6 +41,14 @@ fn documents<'a>(command: &'a Document, field: &str) -> Vec<Option<&'a Document>
     )
 }
 
+/// The `$match` a pipeline starts with, if it starts with one.
+fn first_match(pipeline: Option<&Vec<Bson>>) -> Option<&Document> {
+    pipeline?
+        .first()
+        .and_then(Bson::as_document)
+        .and_then(|stage| stage.get_document("$match").ok())
+}
+
 /// Why `command` (named `name`) is not scoped to one user, if it is not.
 fn violation(name: &str, command: &Document) -> Option<String> {
     let filters: Vec<Option<&Document>> = match name {
@@ -55,14 +63,19 @@ fn violation(name: &str, command: &Document) -> Option<String> {
             .map(|d| d.and_then(|d| d.get_document("q").ok()))
             .collect(),
         "insert" => documents(command, "documents"),
-        "aggregate" => vec![
-            command
-                .get_array("pipeline")
-                .ok()
-                .and_then(|p| p.first())
-                .and_then(Bson::as_document)
-                .and_then(|stage| stage.get_document("$match").ok()),
-        ],
+        "aggregate" => {
+            let pipeline = command.get_array("pipeline").ok();
+            let mut filters = vec![first_match(pipeline)];
+            // Every pipeline a `$unionWith` adds reads a scoped collection of the same user.
+            for stage in pipeline.into_iter().flatten().filter_map(Bson::as_document) {
+                if let Ok(union) = stage.get_document("$unionWith") {
+                    let scoped = union.get_str("coll").is_ok_and(|c| SCOPED.contains(&c));
+                    let inner = first_match(union.get_array("pipeline").ok());
+                    filters.push(inner.filter(|_| scoped));
+                }
+            }
+            filters
+        }
         _ if UNSCOPED_COMMANDS.contains(&name) => return None,
         other => return Some(format!("unexpected command {other}: {command}")),
     };
@@ -80,6 +93,11 @@ fn the_checker_catches_unscoped_commands() {
     let user = Bson::ObjectId(mongodb::bson::oid::ObjectId::new());
     let ok = doc! { "find": "tasks", "filter": { "_id": 1, "user_id": user.clone() } };
     assert_eq!(violation("find", &ok), None);
+    let union = doc! { "aggregate": "tasks", "pipeline": [
+        { "$match": { "user_id": user.clone() } },
+        { "$unionWith": { "coll": "tasks", "pipeline": [{ "$match": { "user_id": user.clone() } }] } },
+    ] };
+    assert_eq!(violation("aggregate", &union), None);
     for (name, bad) in [
         ("find", doc! { "find": "tasks", "filter": { "_id": 1 } }),
         (
@@ -101,6 +119,20 @@ fn the_checker_catches_unscoped_commands() {
         (
             "aggregate",
             doc! { "aggregate": "tasks", "pipeline": [{ "$group": { "_id": 1 } }] },
+        ),
+        (
+            "aggregate",
+            doc! { "aggregate": "tasks", "pipeline": [
+                { "$match": { "user_id": user.clone() } },
+                { "$unionWith": { "coll": "tasks", "pipeline": [{ "$match": { "_id": 1 } }] } },
+            ] },
+        ),
+        (
+            "aggregate",
+            doc! { "aggregate": "tasks", "pipeline": [
+                { "$match": { "user_id": user.clone() } },
+                { "$unionWith": { "coll": "users", "pipeline": [{ "$match": { "user_id": user.clone() } }] } },
+            ] },
         ),
         (
             "insert",
@@ -214,9 +246,17 @@ async fn every_scoped_command_names_the_user() {
                     after: None,
                     limit: 2,
                 };
-                // Walk every page, so that every phase (ties, range, undated) runs.
+                // Walk every page, so that every phase (ties, range, undated) runs; each
+                // page is one command, whatever its phases.
                 loop {
+                    let sent = log.lock().expect("lock").len();
                     let page = store.list_tasks(&user, &request).await.expect("list");
+                    let commands: Vec<String> = log.lock().expect("lock")[sent..]
+                        .iter()
+                        .map(|(name, _, _)| name.clone())
+                        .collect();
+                    let one = matches!(commands.as_slice(), [c] if c == "find" || c == "aggregate");
+                    assert!(one, "{sort:?} {filter:?}: a page cost {commands:?}");
                     let Some(last) = page.last() else { break };
                     request.after = Some(sort.position_of(last));
                 }
@@ -238,6 +278,10 @@ async fn every_scoped_command_names_the_user() {
         .await
         .expect("create");
     store.get_session(&user, &first.id).await.expect("get");
+    store
+        .get_session_validity(&user, &first.id)
+        .await
+        .expect("get validity");
     let live = rotation(&first, first_token, 0, 2);
     assert!(
         store
