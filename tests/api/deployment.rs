@@ -88,6 +88,10 @@ pub enum SingleInstance {
     /// A limit counted per instance by design (the per-user API limit, which contract v1.1
     /// allows per instance, and the concurrency limit): N instances admit N times as much.
     PerInstanceLimit,
+    /// What one warm instance holds by design and the test counts: its session-check cache
+    /// (hits, misses) and the storage commands it issues once warm. Behind a balancer each
+    /// request may reach a cold instance.
+    PerInstanceCache,
     /// nginx answers the request itself (a method it does not accept, such as a lower-case
     /// one), so no instance ever sees it.
     AnsweredByTheBalancer,

@@ -129,7 +129,9 @@ async fn a_session_cache_of_zero_makes_revocation_immediate_everywhere() {
 /// A refused token never warms the cache: after its session ended, every request reads storage.
 #[tokio::test]
 async fn refused_tokens_are_checked_in_storage_every_time() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::single(SingleInstance::PerInstanceCache)
+        .spawn()
+        .await;
     let user = app.register("refused@example.com").await;
     let access = user.access().to_owned();
     let logout = app

@@ -115,7 +115,9 @@ async fn seeded() -> Option<(TestApp, TestUser, Vec<String>)> {
     // A clock that stands still: the session check, cached on the first request, stays
     // cached however slow the machine (its TTL runs on this clock).
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
-    let app = TestApp::spawn_full(&[], Stores::single(store), clock, None).await;
+    let app = TestApp::single(SingleInstance::PerInstanceCache)
+        .spawn_full(&[], Stores::single(store), clock, None)
+        .await;
     let user = app.register("cost@example.com").await;
     let mut ids = Vec::new();
     for n in 0..25 {
