@@ -12,6 +12,14 @@ pub enum MongoError {
     /// The connection string or an option is invalid (or an SRV lookup failed).
     #[error("the MongoDB connection string or options are invalid")]
     InvalidConfig(#[source] BoxError),
+    /// The connection string asks for reads from secondaries (a `readPreference` other than
+    /// `primary`): a write acknowledged through one instance could then be missed by a read
+    /// through another (or through the same one), so TaskFlow refuses it.
+    #[error(
+        "the MongoDB connection string sets a readPreference other than primary; TaskFlow reads \
+         its own writes from the primary: remove the option"
+    )]
+    ReadPreference,
     /// The server could not be reached or refused to set up the collections.
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -39,7 +39,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
-use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
+use mongodb::options::{
+    Acknowledgment, ClientOptions, ReadPreference, SelectionCriteria, WriteConcern,
+};
 use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 use taskflow_core::StorageError;
@@ -92,6 +94,19 @@ impl MongoStore {
                 unavailable @ StorageError::Unavailable(_) => MongoError::Storage(unavailable),
                 StorageError::Internal(e) => MongoError::InvalidConfig(e),
             })?;
+        // Read-your-writes across instances (a task written through one is read through
+        // another at once) holds only on the primary: with `w: majority` writes, the primary,
+        // and after a failover the new one, has every acknowledged write; a secondary may lag.
+        let primary = SelectionCriteria::ReadPreference(ReadPreference::Primary);
+        if options.selection_criteria.as_ref().is_some_and(|asked| {
+            !matches!(
+                asked,
+                SelectionCriteria::ReadPreference(ReadPreference::Primary)
+            )
+        }) {
+            return Err(MongoError::ReadPreference);
+        }
+        options.selection_criteria = Some(primary);
         options.app_name = Some(config.app_name);
         if config.max_pool_size.is_some() {
             options.max_pool_size = config.max_pool_size;

@@ -86,6 +86,38 @@ async fn indexes_are_created_once_and_idempotently() {
 }
 
 #[tokio::test]
+async fn reads_from_secondaries_are_refused_and_primary_is_kept() {
+    for preference in [
+        "secondary",
+        "secondaryPreferred",
+        "primaryPreferred",
+        "nearest",
+    ] {
+        // Refused while parsing, before any server is contacted.
+        let uri = format!("mongodb://127.0.0.1:9/?readPreference={preference}");
+        let err = MongoStore::connect(MongoConfig::new(uri))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(err, MongoError::ReadPreference),
+            "{preference}: {err:?}"
+        );
+        assert!(err.to_string().contains("readPreference"), "{err}");
+    }
+    let Some(uri) = common::test_uri() else {
+        return;
+    };
+    let explicit = if uri.contains('?') { "&" } else { "?" };
+    let store = MongoStore::connect(
+        MongoConfig::new(format!("{uri}{explicit}readPreference=primary"))
+            .with_database(common::unique_database()),
+    )
+    .await
+    .expect("primary is the one accepted");
+    common::drop_database(&store).await;
+}
+
+#[tokio::test]
 async fn invalid_uris_are_config_errors_without_driver_text() {
     for uri in ["", "http://localhost", "mongodb://u:hunter2@h:notaport/"] {
         let err = MongoStore::connect(MongoConfig::new(uri))
