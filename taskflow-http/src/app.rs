@@ -48,8 +48,10 @@ pub struct Settings {
     pub allowed_origins: AllowedOrigins,
     /// Rate-limit quotas.
     pub rate_limits: RateLimitConfig,
-    /// Connections, timeouts, load shedding and TLS of the shared server
-    /// ([`serve`](crate::serve::serve)).
+    /// Load shedding, the request timeout and the HTTPS rule of the guard
+    /// ([`layers`](crate::layers)).
+    pub guard: crate::layers::GuardSettings,
+    /// Connections, timeouts and TLS of the shared server ([`serve`](crate::serve::serve)).
     pub transport: crate::serve::Transport,
     /// Who may read `GET /metrics`.
     pub metrics: MetricsAccess,
@@ -78,6 +80,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::none(),
             allowed_origins: AllowedOrigins::default(),
             rate_limits: RateLimitConfig::default(),
+            guard: crate::layers::GuardSettings::default(),
             transport: crate::serve::Transport::default(),
             metrics: MetricsAccess::default(),
         }
@@ -236,10 +239,11 @@ impl App {
             trusted_proxies: config.trusted_proxies.clone(),
             allowed_origins: config.allowed_origins.clone(),
             rate_limits: config.rate_limits,
-            transport: crate::serve::Transport {
+            guard: crate::layers::GuardSettings {
                 require_forwarded_https: production,
-                ..config.transport.clone()
+                ..config.guard.clone()
             },
+            transport: config.transport.clone(),
             metrics: match (&config.metrics_token, production) {
                 (Some(token), _) => MetricsAccess::Bearer(token.clone()),
                 (None, true) => MetricsAccess::Hidden,

@@ -7,7 +7,7 @@
 //! in `TASKFLOW_TRUSTED_PROXIES`. Behind such a proxy, in production, a request the proxy
 //! forwarded with `X-Forwarded-Proto: http` is redirected (308 to the `https://` URL, `GET`
 //! and `HEAD`) or refused (403 `https_required`, other methods); `/health/*` is exempt. See
-//! [`crate::serve::guard`].
+//! [`crate::layers`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::auth::{AllowedOrigins, RateLimitConfig, TrustedProxies};
 use taskflow_core::domain::ids::random_bytes;
 
+use crate::layers::GuardSettings;
 use crate::serve::{Tls, Transport};
 
 /// `development` or `production`.
@@ -83,9 +84,11 @@ pub struct Config {
     /// `TASKFLOW_TLS_CERT` / `TASKFLOW_TLS_KEY`, `TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS`,
     /// `TASKFLOW_HEADER_READ_TIMEOUT_SECS`, `TASKFLOW_BODY_READ_TIMEOUT_SECS`,
     /// `TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS`, `TASKFLOW_MAX_REQUESTS_PER_CONNECTION`,
-    /// `TASKFLOW_MAX_CONNECTIONS_PER_IP`, `TASKFLOW_MAX_CONCURRENT_REQUESTS`,
-    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`, `TASKFLOW_DRAIN_TIMEOUT_SECS`.
+    /// `TASKFLOW_MAX_CONNECTIONS_PER_IP`, `TASKFLOW_DRAIN_TIMEOUT_SECS`.
     pub transport: Transport,
+    /// The guard's settings, each documented with its variable and default:
+    /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`, `TASKFLOW_REQUEST_TIMEOUT_SECS`.
+    pub guard: GuardSettings,
 }
 
 /// Every variable the configuration reads (the example `.env` files list each one).
@@ -183,7 +186,7 @@ impl Config {
         if production {
             production_rules(&allowed_origins, &trusted_proxies)?;
         }
-        let transport = transport(&var)?;
+        let (transport, guard) = transport(&var)?;
         if production && transport.tls.is_none() && trusted_proxies.is_empty() {
             return Err(ConfigError(
                 "production needs HTTPS: set TASKFLOW_TLS_CERT and TASKFLOW_TLS_KEY, or list the \
@@ -228,13 +231,18 @@ impl Config {
             metrics_token,
             sentry_dsn,
             transport,
+            guard,
         })
     }
 }
 
-/// The shared server's settings (defaults: [`Transport::default`]).
-fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, ConfigError> {
+/// The shared server's and the guard's settings (defaults: [`Transport::default`],
+/// [`GuardSettings::default`]).
+fn transport<'a>(
+    var: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<(Transport, GuardSettings), ConfigError> {
     let defaults = Transport::default();
+    let guard = GuardSettings::default();
     let secs = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
         let n: u64 = parse(var(name), name, default.as_secs())?;
         if n == 0 {
@@ -257,7 +265,7 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
     let max_concurrent_requests: usize = parse(
         var("TASKFLOW_MAX_CONCURRENT_REQUESTS"),
         "TASKFLOW_MAX_CONCURRENT_REQUESTS",
-        defaults.max_concurrent_requests,
+        guard.max_concurrent_requests,
     )?;
     if max_concurrent_requests == 0 {
         return Err(bad(
@@ -278,7 +286,10 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
             ));
         }
     };
-    Ok(Transport {
+    let mut guard = guard;
+    guard.max_concurrent_requests = max_concurrent_requests;
+    guard.request_timeout = secs("TASKFLOW_REQUEST_TIMEOUT_SECS", guard.request_timeout)?;
+    let transport = Transport {
         tls,
         tls_handshake_timeout: secs(
             "TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS",
@@ -302,11 +313,9 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
             defaults.max_requests_per_connection,
         )?,
         max_connections_per_ip,
-        max_concurrent_requests,
-        request_timeout: secs("TASKFLOW_REQUEST_TIMEOUT_SECS", defaults.request_timeout)?,
         drain_timeout: secs("TASKFLOW_DRAIN_TIMEOUT_SECS", defaults.drain_timeout)?,
-        require_forwarded_https: false,
-    })
+    };
+    Ok((transport, guard))
 }
 
 /// The refresh-token reuse grace window: long enough for a double submit, too short to be a
@@ -537,14 +546,15 @@ mod tests {
 
     #[test]
     fn transport_defaults_and_overrides() {
-        let defaults = Config::from_map(&HashMap::new()).unwrap().transport;
+        let config = Config::from_map(&HashMap::new()).unwrap();
+        let (defaults, guard) = (config.transport, config.guard);
         assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
         assert_eq!(defaults.body_read_timeout, Duration::from_secs(10));
         assert_eq!(defaults.max_connections_per_ip, 256);
         assert_eq!(defaults.keep_alive_timeout, Duration::from_secs(75));
         assert_eq!(defaults.max_requests_per_connection.get(), 1000);
-        assert_eq!(defaults.max_concurrent_requests, 1024);
-        assert_eq!(defaults.request_timeout, Duration::from_secs(30));
+        assert_eq!(guard.max_concurrent_requests, 1024);
+        assert_eq!(guard.request_timeout, Duration::from_secs(30));
         assert_eq!(defaults.drain_timeout, Duration::from_secs(30));
         assert!(defaults.tls.is_none());
         let set = Config::from_map(&vars(&[
@@ -554,10 +564,10 @@ mod tests {
             ("TASKFLOW_BODY_READ_TIMEOUT_SECS", "3"),
             ("TASKFLOW_MAX_CONNECTIONS_PER_IP", "16"),
         ]))
-        .unwrap()
-        .transport;
-        assert_eq!(set.request_timeout, Duration::from_secs(5));
-        assert_eq!(set.max_concurrent_requests, 8);
+        .unwrap();
+        assert_eq!(set.guard.request_timeout, Duration::from_secs(5));
+        assert_eq!(set.guard.max_concurrent_requests, 8);
+        let set = set.transport;
         assert_eq!(set.max_requests_per_connection.get(), 2);
         assert_eq!(set.body_read_timeout, Duration::from_secs(3));
         assert_eq!(set.max_connections_per_ip, 16);

@@ -14,6 +14,12 @@ use taskflow_core::domain::UserId;
 use crate::app::App;
 use crate::headers::{X_CSRF_TOKEN, X_FORWARDED_FOR_NAME, request_id};
 
+/// The TCP peer of a request (the proxy's address behind a proxy): the shared connection
+/// server inserts it into every request's extensions, and the adapters and
+/// [`layers`](crate::layers) read it for client-IP resolution and the HTTPS rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
 /// One request, as the endpoints see it.
 #[derive(Debug, Clone)]
 pub struct RequestContext {

@@ -3,8 +3,9 @@
 //!
 //! The axum and warp adapters route requests to [`endpoints`] and render with
 //! [`endpoints::finish`]; that is how both serve byte-for-byte the same API.
-//! Both also run on the one connection server of [`serve`] (TLS, timeouts, load shedding,
-//! graceful shutdown), so they behave alike on the wire too.
+//! Both also run on the one connection server of [`serve`] (TLS, timeouts, graceful
+//! shutdown) behind the guard of [`layers`] (load shedding, request timeout, panics as 500),
+//! so they behave alike on the wire too.
 
 pub mod app;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod endpoints;
 #[cfg(feature = "sentry")]
 pub mod error_tracking;
 pub mod headers;
+pub mod layers;
 pub mod metrics;
 pub mod openapi;
 #[cfg(test)]
@@ -25,5 +27,5 @@ pub mod serve;
 pub mod views;
 
 pub use app::{App, MetricsAccess, Security, Settings, Stores};
-pub use context::RequestContext;
+pub use context::{PeerAddr, RequestContext};
 pub use problem::Problem;

@@ -173,7 +173,7 @@ impl Modify for Security {
     }
 }
 
-/// The answers the shared server may give to any request (`crate::serve::guard`): HTTPS
+/// The answers the shared server may give to any request (`crate::layers`): HTTPS
 /// required behind a proxy, an unexpected failure, load shedding and the request timeout.
 struct ServerResponses;
 

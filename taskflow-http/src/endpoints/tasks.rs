@@ -17,8 +17,8 @@ use crate::headers::{
     IfMatch, PRIVATE_NO_CACHE, body_etag, if_match, if_none_match, set_cache_control, set_etag,
     version_etag,
 };
+use crate::layers::Compressible;
 use crate::problem::Problem;
-use crate::serve::compress::Compressible;
 use crate::views::TaskView;
 
 fn task_id(text: &str) -> Result<TaskId, Problem> {

@@ -19,15 +19,12 @@
 //! in front of such a service speak HTTP/1.1 to it anyway.
 
 mod body;
-pub mod compress;
 mod conn;
-pub mod guard;
 mod peers;
 pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,13 +36,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
+pub use crate::context::PeerAddr;
+use crate::layers::{self, Guarded};
 pub use body::RequestBody;
 pub use tls::{Tls, TlsError};
-
-/// The TCP peer of a request (the proxy's address behind a proxy), inserted into every
-/// request's extensions by [`serve`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddr(pub SocketAddr);
 
 /// The body of every response the server writes: the adapter's, or the guard's own.
 pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
@@ -121,19 +115,9 @@ pub struct Transport {
     /// accepted. Trusted proxies (`TASKFLOW_TRUSTED_PROXIES`) are exempt: all their clients
     /// share their address. Default 256.
     pub max_connections_per_ip: usize,
-    /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered 503
-    /// `overloaded` with `Retry-After: 1` at once, never queued (`/health/live` is exempt).
-    /// Default 1024.
-    pub max_concurrent_requests: usize,
-    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`: longest time a handler may take (body read
-    /// included) before the request is answered 504 `timeout`. Default 30 s.
-    pub request_timeout: Duration,
     /// `TASKFLOW_DRAIN_TIMEOUT_SECS`: on shutdown, how long requests in flight may take to
     /// finish before their connections are dropped. Default 30 s.
     pub drain_timeout: Duration,
-    /// The production profile: requests a trusted proxy forwarded over plain HTTP are
-    /// redirected or refused (see [`guard`]). Default off.
-    pub require_forwarded_https: bool,
 }
 
 impl Default for Transport {
@@ -146,10 +130,7 @@ impl Default for Transport {
             keep_alive_timeout: Duration::from_secs(75),
             max_requests_per_connection: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
             max_connections_per_ip: 256,
-            max_concurrent_requests: 1024,
-            request_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
-            require_forwarded_https: false,
         }
     }
 }
@@ -168,12 +149,11 @@ pub async fn serve<S, B>(
     B: ApiBody,
 {
     let transport = Arc::new(app.settings().transport.clone());
-    let service = compress::compressed(service);
+    let service = tower_layer::Layer::layer(&layers::guard(&app), service);
     let peers = peers::Peers::new(
         transport.max_connections_per_ip,
         app.settings().trusted_proxies.clone(),
     );
-    let guard = Arc::new(guard::Guard::new(app.clone(), &transport));
     let acceptor = transport.tls.as_ref().map(Tls::acceptor);
     let (stop, stopped) = watch::channel(());
     let mut connections = JoinSet::new();
@@ -200,7 +180,6 @@ pub async fn serve<S, B>(
         };
         let _ = stream.set_nodelay(true);
         let connection = conn::Connection {
-            guard: guard.clone(),
             service: service.clone(),
             transport: transport.clone(),
             peer,
@@ -219,7 +198,7 @@ pub async fn serve<S, B>(
 
 /// Runs one connection, after its TLS handshake when TLS is on.
 async fn accept<S, B>(
-    mut connection: conn::Connection<S>,
+    mut connection: conn::Connection<Guarded<S>>,
     stream: TcpStream,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
 ) where
