@@ -20,6 +20,7 @@ use crate::query::{ListRequest, TaskStats};
 
 /// Why a user could not be inserted.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InsertUserError {
     /// Another account already has this (normalised) email.
     #[error("the email is already registered")]

@@ -470,10 +470,8 @@ async fn made_up_tokens_are_refused_before_any_storage_command() {
 #[tokio::test]
 async fn grace_window_zero_treats_any_replay_as_theft() {
     let h = harness();
-    let policy = SessionPolicy {
-        reuse_grace: Duration::ZERO,
-        ..SessionPolicy::default()
-    };
+    let mut policy = SessionPolicy::default();
+    policy.reuse_grace = Duration::ZERO;
     let auth = h.auth.clone().with_session_policy(policy);
     let registration = register_input("ada@example.com").validate().expect("valid");
     let (_, first) = auth
@@ -494,11 +492,9 @@ async fn grace_window_zero_treats_any_replay_as_theft() {
 #[tokio::test]
 async fn sessions_expire_when_idle_and_at_their_absolute_end() {
     let h = harness();
-    let policy = SessionPolicy {
-        absolute_ttl: Duration::from_secs(3000),
-        idle_ttl: Duration::from_secs(1000),
-        ..SessionPolicy::default()
-    };
+    let mut policy = SessionPolicy::default();
+    policy.absolute_ttl = Duration::from_secs(3000);
+    policy.idle_ttl = Duration::from_secs(1000);
     let auth = h.auth.clone().with_session_policy(policy);
     let registration = register_input("ada@example.com").validate().expect("valid");
     let (_, mut issued) = auth
@@ -604,10 +600,8 @@ async fn access_tokens_expire() {
 async fn weaker_stored_hashes_are_upgraded_on_login() {
     let h = harness();
     h.register("ada@example.com").await;
-    let stronger = Argon2Params {
-        memory_kib: 19_456 * 2,
-        ..Argon2Params::default()
-    };
+    let mut stronger = Argon2Params::default();
+    stronger.memory_kib = 19_456 * 2;
     let hasher = PasswordHasher::new(stronger, 1).expect("valid params");
     let upgraded = h.auth.clone().with_hasher(hasher);
     let login = || credentials("ada@example.com", "correct horse battery");

@@ -1,5 +1,8 @@
-//! The application: every service and policy an HTTP adapter needs, assembled once and shared
-//! (cheaply cloned) by all requests.
+//! The application: every service and policy an HTTP adapter needs, assembled once by
+//! [`AppBuilder`] and shared (cheaply cloned) by all requests.
+
+mod builder;
+mod secret;
 
 use std::sync::Arc;
 
@@ -16,25 +19,29 @@ pub use taskflow_core::ports::Stores;
 use taskflow_core::query::{CursorCodec, CursorKey};
 use taskflow_core::service::{AuthService, AuthStores, TaskService};
 
+pub use builder::{AppBuilder, BuildError};
+pub use secret::{MIN_SECRET_BYTES, WeakSecret, check_secret};
+
 use crate::cookies::CookiePolicy;
 
 /// Keys and token policies.
-pub struct Security {
+pub(crate) struct Security {
     /// JWT signing and verification keys.
-    pub jwt_keys: KeySet,
+    pub(crate) jwt_keys: KeySet,
     /// Issuer, audience and lifetime of access tokens.
-    pub access: AccessTokenConfig,
+    pub(crate) access: AccessTokenConfig,
     /// Refresh session lifetimes and reuse grace.
-    pub sessions: SessionPolicy,
+    pub(crate) sessions: SessionPolicy,
     /// The password hasher.
-    pub hasher: PasswordHasher,
+    pub(crate) hasher: PasswordHasher,
     /// The deployment secret cursor, CSRF and refresh-token keys are derived from
     /// (domain-separated).
-    pub secret: SecretSlice<u8>,
+    pub(crate) secret: SecretSlice<u8>,
 }
 
-/// HTTP-level settings.
+/// HTTP-level settings, set with [`AppBuilder`] and read with [`App::settings`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Settings {
     /// Cookies with `Secure` and name prefixes.
     pub cookie_secure: bool,
@@ -51,10 +58,10 @@ pub struct Settings {
     /// Load shedding, the request timeout and the HTTPS rule of the guard
     /// ([`layers`](crate::layers)).
     pub guard: crate::layers::GuardSettings,
-    /// Connections, timeouts and TLS of the shared server ([`serve`](crate::serve::serve)).
-    pub transport: crate::serve::Transport,
     /// Who may read `GET /metrics`.
     pub metrics: MetricsAccess,
+    /// Values for whoever serves the app ([`AppBuilder::extension`]).
+    pub extensions: http::Extensions,
 }
 
 /// Who may read `GET /metrics`; anyone else gets the 404 of an unknown route, so the
@@ -81,8 +88,8 @@ impl Default for Settings {
             allowed_origins: AllowedOrigins::default(),
             rate_limits: RateLimitConfig::default(),
             guard: crate::layers::GuardSettings::default(),
-            transport: crate::serve::Transport::default(),
             metrics: MetricsAccess::default(),
+            extensions: http::Extensions::new(),
         }
     }
 }
@@ -112,8 +119,13 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// A builder of an app over `stores` (see [`AppBuilder`]).
+    pub fn builder(stores: Stores) -> AppBuilder {
+        AppBuilder::new(stores)
+    }
+
     /// Assembles the services over `stores`.
-    pub fn new(
+    pub(crate) fn new(
         stores: Stores,
         security: Security,
         settings: Settings,
@@ -157,6 +169,11 @@ impl App {
     /// The HTTP settings.
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// A value attached with [`AppBuilder::extension`].
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.settings.extensions.get::<T>()
     }
 
     /// The metrics.
@@ -203,53 +220,12 @@ impl App {
         clock: Arc<dyn Clock>,
         jwt_keys: Option<KeySet>,
     ) -> Result<Self, crate::config::ConfigError> {
-        use taskflow_core::auth::{Argon2Params, JwtKey};
-        let fail = |what: &str| crate::config::ConfigError::new(what);
-        let jwt_keys = if let Some(keys) = jwt_keys {
-            keys
-        } else {
-            let key = JwtKey::hs256("primary", config.jwt_secret_bytes())
-                .map_err(|_| fail("TASKFLOW_JWT_SECRET cannot be used as an HS256 key"))?;
-            KeySet::new(key, Vec::new()).map_err(|_| fail("invalid JWT key set"))?
-        };
-        let hasher = PasswordHasher::new(
-            Argon2Params::default(),
-            PasswordHasher::default_concurrency(),
-        )
-        .map_err(|_| fail("invalid password hashing parameters"))?;
-        let security = Security {
-            jwt_keys,
-            access: AccessTokenConfig {
-                ttl: config.access_ttl,
-                ..AccessTokenConfig::default()
-            },
-            sessions: SessionPolicy {
-                absolute_ttl: config.refresh_ttl,
-                reuse_grace: config.refresh_reuse_grace,
-                ..SessionPolicy::default()
-            },
-            hasher,
-            secret: SecretSlice::from(config.jwt_secret_bytes().to_vec()),
-        };
-        let production = config.profile == crate::config::Profile::Production;
-        let settings = Settings {
-            cookie_secure: config.cookie_secure,
-            hsts: production,
-            body_limit: config.body_limit,
-            trusted_proxies: config.trusted_proxies.clone(),
-            allowed_origins: config.allowed_origins.clone(),
-            rate_limits: config.rate_limits,
-            guard: crate::layers::GuardSettings {
-                require_forwarded_https: production,
-                ..config.guard.clone()
-            },
-            transport: config.transport.clone(),
-            metrics: match (&config.metrics_token, production) {
-                (Some(token), _) => MetricsAccess::Bearer(token.clone()),
-                (None, true) => MetricsAccess::Hidden,
-                (None, false) => MetricsAccess::Open,
-            },
-        };
-        Ok(Self::new(stores, security, settings, clock))
+        let mut builder = config.app_builder(stores).clock(clock);
+        if let Some(keys) = jwt_keys {
+            builder = builder.jwt_keys(keys);
+        }
+        builder
+            .build()
+            .map_err(|e| crate::config::ConfigError::new(e.to_string()))
     }
 }

@@ -19,8 +19,10 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::auth::{AllowedOrigins, RateLimitConfig, TrustedProxies};
 use taskflow_core::domain::ids::random_bytes;
 
+use crate::app::{App, AppBuilder, MetricsAccess, Stores};
 use crate::layers::GuardSettings;
 use crate::serve::{Tls, Transport};
+use taskflow_core::auth::session::SessionPolicy;
 
 /// `development` or `production`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,9 +124,6 @@ pub const VARIABLES: [&str; 28] = [
     "TASKFLOW_METRICS_TOKEN",
     "TASKFLOW_SENTRY_DSN",
 ];
-
-/// Secrets that are public by being in examples and tutorials.
-const PLACEHOLDERS: [&str; 4] = ["changeme", "change-me", "secret", "your-secret"];
 
 impl Config {
     /// Reads the process environment and the `.env` files of the working directory.
@@ -351,35 +350,11 @@ fn parse<T: std::str::FromStr>(
     })
 }
 
-/// Fewer distinct bytes than this in a secret of 32 or more is not random: 32 random hex
-/// digits show fewer than 8 distinct ones about once in 30 million draws.
-const MIN_DISTINCT_BYTES: usize = 8;
-
-/// Checks that the secret in `name` cannot be guessed from its shape: at least 32 bytes, no
-/// placeholder, no short pattern repeated (one character over and over included), enough
-/// distinct characters. The message names the variable and never echoes the value.
+/// Checks that the secret in `name` cannot be guessed from its shape (see
+/// [`check_secret`](crate::app::check_secret)). The message names the variable and never
+/// echoes the value.
 fn check_secret(name: &str, secret: &str) -> Result<(), ConfigError> {
-    let bytes = secret.as_bytes();
-    let refuse = |why: &str| Err(ConfigError(format!("{name} {why}")));
-    if bytes.len() < 32 {
-        return refuse("must be at least 32 bytes");
-    }
-    let lower = secret.to_lowercase();
-    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
-        return refuse("looks like a placeholder; generate a random one");
-    }
-    // A period of at most half the length: the secret is one short pattern, repeated.
-    if (1..=bytes.len() / 2).any(|period| bytes[period..] == bytes[..bytes.len() - period]) {
-        return refuse("is a short pattern repeated; generate a random one");
-    }
-    let mut seen = [false; 256];
-    for &b in bytes {
-        seen[usize::from(b)] = true;
-    }
-    if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
-        return refuse("has too few distinct characters to be random; generate a random one");
-    }
-    Ok(())
+    crate::app::check_secret(secret.as_bytes()).map_err(|why| ConfigError(format!("{name} {why}")))
 }
 
 /// The signing secret: checked (in every profile: a secret the configuration accepts is never
@@ -463,6 +438,36 @@ fn check_sentry_dsn(_: &str) -> Result<(), ConfigError> {
 }
 
 impl Config {
+    /// The application this configuration describes, over `stores`, as a builder (for the
+    /// clock or keys of a test, say): every setting of the environment mapped onto
+    /// [`AppBuilder`], and the production profile's HSTS, HTTPS rule and `/metrics` guard.
+    pub fn app_builder(&self, stores: Stores) -> AppBuilder {
+        let production = self.profile == Profile::Production;
+        let mut sessions = SessionPolicy::default();
+        sessions.absolute_ttl = self.refresh_ttl;
+        sessions.reuse_grace = self.refresh_reuse_grace;
+        let mut guard = self.guard.clone();
+        guard.require_forwarded_https = production;
+        let metrics = match (&self.metrics_token, production) {
+            (Some(token), _) => MetricsAccess::Bearer(token.clone()),
+            (None, true) => MetricsAccess::Hidden,
+            (None, false) => MetricsAccess::Open,
+        };
+        App::builder(stores)
+            .secret(self.jwt_secret.clone())
+            .access_ttl(self.access_ttl)
+            .session_policy(sessions)
+            .cookie_secure(self.cookie_secure)
+            .hsts(production)
+            .body_limit(self.body_limit)
+            .trusted_proxies(self.trusted_proxies.clone())
+            .allowed_origins(self.allowed_origins.clone())
+            .rate_limits(self.rate_limits)
+            .metrics_access(metrics)
+            .guard(guard)
+            .extension(self.transport.clone())
+    }
+
     /// The JWT secret bytes (for building keys only).
     pub fn jwt_secret_bytes(&self) -> &[u8] {
         self.jwt_secret.expose_secret()

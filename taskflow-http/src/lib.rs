@@ -26,6 +26,6 @@ pub mod routes;
 pub mod serve;
 pub mod views;
 
-pub use app::{App, MetricsAccess, Security, Settings, Stores};
+pub use app::{App, AppBuilder, BuildError, MetricsAccess, Settings, Stores};
 pub use context::{PeerAddr, RequestContext};
 pub use problem::Problem;

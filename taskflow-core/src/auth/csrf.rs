@@ -29,6 +29,7 @@ const TOKEN_LABEL: &[u8] = b"taskflow/csrf/v1";
 /// Why an unsafe cookie-authenticated request failed the CSRF check. Every variant is the
 /// same `csrf_failed` to the client; the detail is for logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CsrfError {
     /// The CSRF cookie or the `X-CSRF-Token` header is absent.
     #[error("the CSRF token is missing")]
@@ -128,6 +129,7 @@ impl CsrfTokens {
 
 /// Why an entry of the allowed-origin list is not an origin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum OriginError {
     /// An empty entry (`a,,b` or a trailing comma).
     #[error("the allowed-origin list has an empty entry")]

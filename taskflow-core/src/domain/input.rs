@@ -15,6 +15,7 @@ use crate::error::ValidationErrors;
 ///
 /// The message names the problem and its position but never echoes the body.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BodyError {
     /// The body is valid or invalid JSON, but not an object.
     #[error("the body must be a JSON object")]

@@ -20,6 +20,7 @@ pub struct TaskTitle(Arc<str>);
 
 /// Why a text is not a title.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TitleError {
     /// Empty after trimming.
     #[error("must not be empty")]
@@ -61,6 +62,7 @@ pub struct TaskDescription(Arc<str>);
 
 /// Why a text is not a description.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DescriptionError {
     /// Over 10000 characters.
     #[error("must be at most 10000 characters")]
@@ -147,6 +149,7 @@ pub struct Tag(Arc<str>);
 
 /// Why a text is not a tag.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TagError {
     /// Empty.
     #[error("must not be empty")]
@@ -196,6 +199,7 @@ pub struct Tags(Arc<[Tag]>);
 
 /// Why a list is not a valid tag set (per-tag errors are reported per element).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TagsError {
     /// More than 20 tags.
     #[error("must have at most 20 tags")]

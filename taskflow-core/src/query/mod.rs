@@ -20,6 +20,7 @@ pub struct SearchText {
 
 /// Why a text is not a search text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SearchTextError {
     /// Empty.
     #[error("must not be empty")]

@@ -104,24 +104,38 @@ pub fn payload_too_large(app: &App) -> Problem {
     )
 }
 
-/// Why a request body could not be read: it had not fully arrived when the shared server's
-/// body read deadline (`TASKFLOW_BODY_READ_TIMEOUT_SECS`) passed. The server's request body
-/// fails with this error; an adapter's body read that fails answers
+/// Why a request body could not be read: it had not fully arrived when the connection
+/// server's body read deadline (`TASKFLOW_BODY_READ_TIMEOUT_SECS`) passed. The server's
+/// request body fails with this error; an adapter's body read that fails answers
 /// [`unreadable_body`], which finds it among the error's sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the request body was not received within the body read timeout")]
-pub struct BodyReadTimeout;
+pub struct BodyReadTimeout {
+    timeout: Duration,
+}
+
+impl BodyReadTimeout {
+    /// The error of a body that did not arrive within `timeout`.
+    pub const fn new(timeout: Duration) -> Self {
+        Self { timeout }
+    }
+
+    /// The deadline the body missed.
+    pub const fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
 
 /// The problem for a request body an adapter could not read, whatever its framework wrapped
 /// the cause in: 408 `request_timeout` when the body read deadline passed (the response then
 /// closes the connection), else 413 [`payload_too_large`] (over the limit, or broken off).
 pub fn unreadable_body(app: &App, error: &(dyn std::error::Error + 'static)) -> Problem {
     let timed_out = std::iter::successors(Some(error), |e| e.source())
-        .any(<dyn std::error::Error>::is::<BodyReadTimeout>);
-    if !timed_out {
+        .find_map(<dyn std::error::Error>::downcast_ref::<BodyReadTimeout>);
+    let Some(timed_out) = timed_out else {
         return payload_too_large(app);
-    }
-    let secs = app.0.settings.transport.body_read_timeout.as_secs();
+    };
+    let secs = timed_out.timeout().as_secs();
     Problem::new(
         ErrorCode::RequestTimeout,
         format!("The request body must arrive within {secs} seconds."),

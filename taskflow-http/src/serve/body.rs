@@ -32,6 +32,8 @@ pub struct RequestBody {
     inner: Incoming,
     /// When the whole body must have arrived; `None` once it has (or when there is none).
     deadline: Option<Instant>,
+    /// The time it was given, for the error.
+    timeout: Duration,
     /// Set the first time a read has to wait.
     timer: Option<Pin<Box<Sleep>>>,
 }
@@ -43,6 +45,7 @@ impl RequestBody {
         Self {
             inner,
             deadline,
+            timeout,
             timer: None,
         }
     }
@@ -72,7 +75,7 @@ impl Body for RequestBody {
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         ready!(timer.as_mut().poll(cx));
-        Poll::Ready(Some(Err(Box::new(BodyReadTimeout))))
+        Poll::Ready(Some(Err(Box::new(BodyReadTimeout::new(this.timeout)))))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -148,7 +148,7 @@ pub async fn serve<S, B>(
     S: ApiService<B>,
     B: ApiBody,
 {
-    let transport = Arc::new(app.settings().transport.clone());
+    let transport = Arc::new(app.extension::<Transport>().cloned().unwrap_or_default());
     let service = tower_layer::Layer::layer(&layers::guard(&app), service);
     let peers = peers::Peers::new(
         transport.max_connections_per_ip,
