@@ -16,24 +16,13 @@ use axum::routing::{get, post};
 use taskflow_http::cors;
 use taskflow_http::endpoints::{self, Reply, auth, ops, tasks};
 use taskflow_http::headers::{X_REQUEST_ID, set_common_headers, settle_request_id};
-use taskflow_http::serve::PeerAddr;
-use taskflow_http::{App, RequestContext};
+use taskflow_http::{App, PeerAddr, RequestContext};
 
 pub use taskflow_http;
 
-/// Serves the API over `listener` on the shared server of `taskflow-http`
-/// ([`taskflow_http::serve::serve`]: TLS, timeouts, load shedding, connection limits, as the
-/// app's settings say) until `shutdown` resolves, then drains the requests in flight.
-///
-/// # Errors
-/// None at present (accept errors are logged and retried); the `Result` is kept for callers.
-pub async fn serve(
-    app: App,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    taskflow_http::serve::serve(app.clone(), listener, router(app), shutdown).await;
-    Ok(())
+/// The whole API over `app` as the service TaskFlow's own server runs (see [`router`]).
+pub fn service(app: App) -> Router {
+    router(app)
 }
 
 /// The whole API (`/api/v1/...`, `/health/...`) with CORS and request ids, over `app`.

@@ -196,36 +196,3 @@ impl App {
         self.0.health.close().await;
     }
 }
-
-impl App {
-    /// Assembles the application the example servers run from `config` over `stores`.
-    ///
-    /// # Errors
-    /// [`ConfigError`](crate::config::ConfigError) when the JWT key cannot be built.
-    pub fn from_config(
-        config: &crate::config::Config,
-        stores: Stores,
-    ) -> Result<Self, crate::config::ConfigError> {
-        Self::from_config_with(config, stores, Arc::new(taskflow_core::SystemClock), None)
-    }
-
-    /// Like [`from_config`](Self::from_config) with the clock and, optionally, the JWT key set
-    /// replaced (for tests that move time, and deployments rotating keys).
-    ///
-    /// # Errors
-    /// [`ConfigError`](crate::config::ConfigError) when the JWT key cannot be built.
-    pub fn from_config_with(
-        config: &crate::config::Config,
-        stores: Stores,
-        clock: Arc<dyn Clock>,
-        jwt_keys: Option<KeySet>,
-    ) -> Result<Self, crate::config::ConfigError> {
-        let mut builder = config.app_builder(stores).clock(clock);
-        if let Some(keys) = jwt_keys {
-            builder = builder.jwt_keys(keys);
-        }
-        builder
-            .build()
-            .map_err(|e| crate::config::ConfigError::new(e.to_string()))
-    }
-}

@@ -3,18 +3,16 @@
 //!
 //! The axum and warp adapters route requests to [`endpoints`] and render with
 //! [`endpoints::finish`]; that is how both serve byte-for-byte the same API.
-//! Both also run on the one connection server of [`serve`] (TLS, timeouts, graceful
-//! shutdown) behind the guard of [`layers`] (load shedding, request timeout, panics as 500),
-//! so they behave alike on the wire too.
+//! Both run behind the guard of [`layers`] (load shedding, request timeout, panics as 500,
+//! handlers run to completion, compression), which TaskFlow's own server (`taskflow-server`)
+//! applies and an embedder applies to the router it mounts, so they behave alike on the wire
+//! too.
 
 pub mod app;
-pub mod config;
 pub mod context;
 pub mod cookies;
 pub mod cors;
 pub mod endpoints;
-#[cfg(feature = "sentry")]
-pub mod error_tracking;
 pub mod headers;
 pub mod layers;
 pub mod metrics;
@@ -23,7 +21,6 @@ pub mod openapi;
 mod parser_props;
 pub mod problem;
 pub mod routes;
-pub mod serve;
 pub mod views;
 
 pub use app::{App, AppBuilder, BuildError, MetricsAccess, Settings, Stores};

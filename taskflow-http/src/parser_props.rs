@@ -4,7 +4,6 @@
 //! can hold, non-UTF-8 included) and structured garbage give an answer that obeys the rules,
 //! never a panic. Inputs are bounded; nothing here measures time.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 
@@ -18,6 +17,7 @@ use proptest::prelude::*;
 use crate::cookies::{CookieKind, CookiePolicy};
 use crate::headers::{IfMatch, X_FORWARDED_FOR_NAME, if_match, if_none_match, request_id};
 use crate::{App, RequestContext};
+use taskflow_core::auth::{AllowedOrigins, TrustedProxies};
 
 /// Header bytes: anything a `HeaderValue` accepts (visible ASCII, space, tab, obs-text).
 fn header_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
@@ -39,18 +39,13 @@ fn text_of(bytes: &[u8]) -> Option<&str> {
 
 fn app() -> &'static App {
     static APP: LazyLock<App> = LazyLock::new(|| {
-        let vars: HashMap<String, String> = [
-            (
-                "TASKFLOW_ALLOWED_ORIGINS",
-                "https://app.example.com, http://localhost:5173",
-            ),
-            ("TASKFLOW_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let config = crate::config::Config::from_map(&vars).expect("a config");
-        App::from_config(&config, crate::Stores::memory()).expect("an app")
+        let origins = "https://app.example.com, http://localhost:5173";
+        App::builder(crate::Stores::memory())
+            .ephemeral_secret()
+            .allowed_origins(AllowedOrigins::parse(origins).expect("origins"))
+            .trusted_proxies(TrustedProxies::parse("10.0.0.0/8, fd00::/8").expect("proxies"))
+            .build()
+            .expect("an app")
     });
     &APP
 }

@@ -6,7 +6,6 @@
 //! The inputs are bounded (bodies of a few KiB, short headers) so each case runs in bounded
 //! time; nothing here measures time.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::LazyLock;
 
@@ -16,6 +15,7 @@ use http::header::{
 use http::{HeaderMap, Method, Response};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use taskflow_core::auth::{AllowedOrigins, TrustedProxies};
 use taskflow_core::error::ErrorCode;
 use taskflow_http::endpoints::{self, auth, ops, tasks};
 use taskflow_http::headers::settle_request_id;
@@ -116,17 +116,19 @@ fn body_json(response: &Response<Vec<u8>>) -> Value {
 /// The app with a registered user, a browser session (cookies), a bearer token and a task.
 fn world() -> &'static World {
     static WORLD: LazyLock<World> = LazyLock::new(|| {
-        let vars: HashMap<String, String> = [
-            ("TASKFLOW_ALLOWED_ORIGINS", "https://app.example.com"),
-            ("TASKFLOW_TRUSTED_PROXIES", "127.0.0.0/8"),
-            ("TASKFLOW_AUTH_RATE_PER_MIN", "1000000"),
-            ("TASKFLOW_API_RATE_PER_MIN", "1000000"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let config = taskflow_http::config::Config::from_map(&vars).expect("a config");
-        let app = App::from_config(&config, Stores::memory()).expect("an app");
+        let unlimited = std::num::NonZeroU32::new(1_000_000).expect("not zero");
+        let limits = taskflow_core::auth::RateLimitConfig {
+            auth_per_minute: unlimited,
+            api_per_minute: unlimited,
+            ..taskflow_core::auth::RateLimitConfig::default()
+        };
+        let app = App::builder(Stores::memory())
+            .ephemeral_secret()
+            .allowed_origins(AllowedOrigins::parse("https://app.example.com").expect("origins"))
+            .trusted_proxies(TrustedProxies::parse("127.0.0.0/8").expect("proxies"))
+            .rate_limits(limits)
+            .build()
+            .expect("an app");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()

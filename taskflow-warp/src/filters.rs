@@ -15,8 +15,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use taskflow_http::App;
-use taskflow_http::serve::PeerAddr;
+use taskflow_http::{App, PeerAddr};
 use warp::http::{HeaderMap, Method};
 use warp::path::FullPath;
 use warp::{Filter, Rejection, Reply};

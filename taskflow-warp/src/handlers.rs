@@ -262,17 +262,16 @@ fn problem_of(app: &App, rejection: &Rejection) -> Problem {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use serde_json::Value;
     use taskflow_http::Stores;
-    use taskflow_http::config::Config;
 
     use super::*;
 
     fn app() -> App {
-        let config = Config::from_map(&HashMap::new()).unwrap();
-        App::from_config(&config, Stores::memory()).unwrap()
+        App::builder(Stores::memory())
+            .ephemeral_secret()
+            .build()
+            .unwrap()
     }
 
     /// The safety net's answer to `rejection`: status and code, once the checks every answer

@@ -10,8 +10,8 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use taskflow::core::auth::KeySet;
 use taskflow::core::{Clock, ManualClock, SystemClock};
-use taskflow::http::config::Config;
 use taskflow::http::{App, Stores};
+use taskflow::server::Config;
 
 pub use crate::assertions::*;
 
@@ -84,7 +84,7 @@ impl TestApp {
     /// A server with extra `TASKFLOW_*` variables (for example a rate limit).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let config = Self::config(vars);
-        let app = App::from_config(&config, test_stores().await).expect("app");
+        let app = config.app(test_stores().await).expect("app");
         Self::serve(Adapter::from_env(), app).await
     }
 
@@ -131,7 +131,7 @@ impl TestApp {
         keys: Option<KeySet>,
     ) -> Self {
         let config = Self::config(vars);
-        let app = App::from_config_with(&config, stores, clock, keys).expect("app");
+        let app = config.app_with(stores, clock, keys).expect("app");
         Self::serve(Adapter::from_env(), app).await
     }
 
@@ -270,10 +270,14 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     match adapter {
-        Adapter::Axum => taskflow::axum::serve(app, listener, shutdown)
-            .await
-            .expect("axum serve"),
-        Adapter::Warp => taskflow::warp::serve(app, listener, shutdown).await,
+        Adapter::Axum => {
+            let service = taskflow::axum::service(app.clone());
+            taskflow::server::serve(app, listener, service, shutdown).await;
+        }
+        Adapter::Warp => {
+            let service = taskflow::warp::service(app.clone());
+            taskflow::server::serve(app, listener, service, shutdown).await;
+        }
     }
 }
 

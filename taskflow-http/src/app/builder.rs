@@ -202,12 +202,11 @@ impl AppBuilder {
             return Err(BuildError::MissingSecret);
         };
         check_secret(secret.expose_secret())?;
-        let jwt_keys = match self.jwt_keys {
-            Some(keys) => keys,
-            None => {
-                let key = JwtKey::hs256("primary", secret.expose_secret())?;
-                KeySet::new(key, Vec::new())?
-            }
+        let jwt_keys = if let Some(keys) = self.jwt_keys {
+            keys
+        } else {
+            let key = JwtKey::hs256("primary", secret.expose_secret())?;
+            KeySet::new(key, Vec::new())?
         };
         let hasher = match self.hasher {
             Some(hasher) => hasher,

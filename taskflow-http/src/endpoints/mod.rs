@@ -69,8 +69,6 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     ctx.span().record("status", status);
     ctx.span().record("latency_ms", latency_ms);
-    #[cfg(feature = "sentry")]
-    crate::error_tracking::report(ctx, status);
     // One line per request; never an email, token or password (the user by id only).
     tracing::info!(
         request_id = %ctx.request_id,

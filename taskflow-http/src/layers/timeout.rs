@@ -18,14 +18,14 @@ use crate::problem::Problem;
 #[derive(Debug, Clone)]
 pub struct TimeoutLayer {
     app: App,
-    timeout: Duration,
+    after: Duration,
 }
 
 impl TimeoutLayer {
     /// The timeout of `app`'s guard settings.
     pub fn new(app: App) -> Self {
-        let timeout = app.settings().guard.request_timeout;
-        Self { app, timeout }
+        let after = app.settings().guard.request_timeout;
+        Self { app, after }
     }
 }
 
@@ -36,7 +36,7 @@ impl<S> tower_layer::Layer<S> for TimeoutLayer {
         Timeout {
             inner,
             app: self.app.clone(),
-            timeout: self.timeout,
+            after: self.after,
         }
     }
 }
@@ -46,7 +46,7 @@ impl<S> tower_layer::Layer<S> for TimeoutLayer {
 pub struct Timeout<S> {
     inner: S,
     app: App,
-    timeout: Duration,
+    after: Duration,
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for Timeout<S>
@@ -67,9 +67,9 @@ where
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         let head = Head::of(&request);
         let future = self.inner.call(request);
-        let (app, timeout) = (self.app.clone(), self.timeout);
+        let (app, after) = (self.app.clone(), self.after);
         Box::pin(async move {
-            match tokio::time::timeout(timeout, future).await {
+            match tokio::time::timeout(after, future).await {
                 Ok(response) => response.map(inner),
                 Err(_elapsed) => {
                     app.metrics().request_timed_out();

@@ -35,10 +35,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::app::App;
-pub use crate::context::PeerAddr;
-use crate::layers::{self, Guarded};
 pub use body::RequestBody;
+pub use taskflow_http::PeerAddr;
+use taskflow_http::{App, layers};
 pub use tls::{Tls, TlsError};
 
 /// The body of every response the server writes: the adapter's, or the guard's own.
@@ -135,10 +134,13 @@ impl Default for Transport {
     }
 }
 
-/// Serves `service` (the adapter's whole API over `app`) on `listener` with the transport
-/// settings of `app`, until `shutdown` resolves; then stops accepting (the listener is closed
-/// at once), lets requests in flight finish within the drain timeout, drops what is left and
-/// returns. Accept errors (out of file descriptors) are logged and retried.
+/// Serves `service` (the adapter's whole API over `app`) on `listener`, behind the guard of
+/// [`taskflow_http::layers::guard`], until `shutdown` resolves; then stops accepting (the
+/// listener is closed at once), lets requests in flight finish within the drain timeout, drops
+/// what is left and returns. Accept errors (out of file descriptors) are logged and retried.
+///
+/// The connection settings are the [`Transport`] the app carries as an extension
+/// ([`Config::app`](crate::Config::app) attaches the configured one), the defaults without one.
 pub async fn serve<S, B>(
     app: App,
     listener: TcpListener,
@@ -150,6 +152,8 @@ pub async fn serve<S, B>(
 {
     let transport = Arc::new(app.extension::<Transport>().cloned().unwrap_or_default());
     let service = tower_layer::Layer::layer(&layers::guard(&app), service);
+    #[cfg(feature = "sentry")]
+    let service = tower_layer::Layer::layer(&crate::error_tracking::ErrorTrackingLayer, service);
     let peers = peers::Peers::new(
         transport.max_connections_per_ip,
         app.settings().trusted_proxies.clone(),
@@ -198,7 +202,7 @@ pub async fn serve<S, B>(
 
 /// Runs one connection, after its TLS handshake when TLS is on.
 async fn accept<S, B>(
-    mut connection: conn::Connection<Guarded<S>>,
+    mut connection: conn::Connection<S>,
     stream: TcpStream,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
 ) where

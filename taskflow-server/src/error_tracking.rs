@@ -1,18 +1,23 @@
 //! Error tracking with Sentry (the `sentry` feature; on when `TASKFLOW_SENTRY_DSN` is set):
-//! every 5xx answer is reported from [`crate::endpoints::finish`] with the request id, route,
-//! method and status as tags, and panics by Sentry's panic integration. Nothing of the
-//! request (headers, cookies, bodies, query) is ever attached; a `before_send` hook scrubs
-//! request and user data anyway, in case an integration adds some.
+//! every 5xx answer is reported by [`ErrorTrackingLayer`], which the connection server puts in
+//! front of the guard, with the request id, route, method and status as tags; panics by
+//! Sentry's panic integration. Nothing of the request (headers, cookies, bodies, query) is
+//! ever attached; a `before_send` hook scrubs request and user data anyway, in case an
+//! integration adds some.
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::task::{Context, Poll};
 
+use http::{Request, Response};
 use secrecy::ExposeSecret;
 use sentry::protocol::Event;
 use sentry::types::Dsn;
+use taskflow_http::headers::X_REQUEST_ID;
+use taskflow_http::metrics::method_label;
+use tower_service::Service;
 
 use crate::config::{Config, ConfigError, Profile};
-use crate::context::RequestContext;
 
 /// Keeps error tracking running; dropping it flushes pending events (hold it for the
 /// server's lifetime).
@@ -60,21 +65,71 @@ fn scrub(mut event: Event<'static>) -> Event<'static> {
     event
 }
 
+/// Reports every 5xx answer of the inner service (a no-op without an initialised client).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErrorTrackingLayer;
+
+impl<S> tower_layer::Layer<S> for ErrorTrackingLayer {
+    type Service = ErrorTracking<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ErrorTracking { inner }
+    }
+}
+
+/// The service of [`ErrorTrackingLayer`].
+#[derive(Debug, Clone)]
+pub struct ErrorTracking<S> {
+    inner: S,
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for ErrorTracking<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        let method = method_label(request.method());
+        let route = taskflow_http::routes::template(request.uri().path());
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await?;
+            report(&response, method, route);
+            Ok(response)
+        })
+    }
+}
+
 /// Reports a 5xx answer (a no-op without an initialised client, and for other statuses).
-pub(crate) fn report(ctx: &RequestContext, status: u16) {
+fn report<B>(response: &Response<B>, method: &'static str, route: &'static str) {
+    let status = response.status().as_u16();
     if status < 500 {
         return;
     }
+    let request_id = response
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
     sentry::with_scope(
         |scope| {
-            scope.set_tag("request_id", &ctx.request_id);
-            scope.set_tag("route", ctx.route);
-            scope.set_tag("method", ctx.method_label());
+            scope.set_tag("request_id", request_id);
+            scope.set_tag("route", route);
+            scope.set_tag("method", method);
             scope.set_tag("status", status);
         },
         || {
             sentry::capture_message(
-                &format!("HTTP {status} on {} {}", ctx.method_label(), ctx.route),
+                &format!("HTTP {status} on {method} {route}"),
                 sentry::Level::Error,
             )
         },
@@ -84,45 +139,73 @@ pub(crate) fn report(ctx: &RequestContext, status: u16) {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+    use std::convert::Infallible;
     use std::net::SocketAddr;
     use std::sync::Arc;
 
-    use http::{HeaderMap, Method};
     use taskflow_core::testkit::DownStore;
+    use taskflow_http::endpoints::{self, auth};
+    use taskflow_http::{App, RequestContext, Stores};
+    use tower_layer::Layer as _;
 
     use super::*;
-    use crate::endpoints::{self, auth};
-    use crate::{App, Stores};
 
     const EMAIL: &str = "tracked@example.com";
     const PASSWORD: &str = "correct horse battery";
 
     fn app(stores: Stores) -> App {
         let config = Config::from_map(&HashMap::new()).unwrap();
-        App::from_config(&config, stores).unwrap()
+        config.app(stores).unwrap()
     }
 
-    /// `POST path` with the credentials through `endpoint`, as an adapter would run it;
-    /// the status answered.
+    /// The register and login endpoints as a service, as an adapter would run them.
+    #[derive(Clone)]
+    struct Endpoints(App);
+
+    impl Service<Request<String>> for Endpoints {
+        type Response = Response<Vec<u8>>;
+        type Error = Infallible;
+        type Future =
+            std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<String>) -> Self::Future {
+            let app = self.0.clone();
+            Box::pin(async move {
+                let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
+                let path = request.uri().path().to_owned();
+                let ctx =
+                    RequestContext::new(&app, request.method(), &path, request.headers(), peer);
+                let body = request.into_body();
+                let work = async {
+                    match path.as_str() {
+                        "/api/v1/auth/register" => {
+                            auth::register(&app, &ctx, body.as_bytes()).await
+                        }
+                        _ => auth::login(&app, &ctx, body.as_bytes()).await,
+                    }
+                };
+                Ok(endpoints::run(&app, &ctx, work).await)
+            })
+        }
+    }
+
+    /// `POST path` with the credentials through the error tracking layer; the status answered.
     fn post(app: &App, path: &str, request_id: &str) -> u16 {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", "application/json".parse().unwrap());
-        headers.insert("x-request-id", request_id.parse().unwrap());
-        let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
-        let ctx = crate::RequestContext::new(app, &Method::POST, path, &headers, peer);
         let body = serde_json::json!({"email": EMAIL, "password": PASSWORD}).to_string();
+        let request = Request::post(path)
+            .header("content-type", "application/json")
+            .header("x-request-id", request_id)
+            .body(body)
+            .unwrap();
+        let mut service = ErrorTrackingLayer.layer(Endpoints(app.clone()));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let response = runtime.block_on(async {
-            let work = async {
-                match path {
-                    "/api/v1/auth/register" => auth::register(app, &ctx, body.as_bytes()).await,
-                    _ => auth::login(app, &ctx, body.as_bytes()).await,
-                }
-            };
-            endpoints::run(app, &ctx, work).await
-        });
+        let response = runtime.block_on(service.call(request)).unwrap();
         response.status().as_u16()
     }
 

@@ -25,10 +25,8 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use http_body_util::BodyExt as _;
-use tower_service::Service as _;
 
 use super::{ApiBody, ApiService, PeerAddr, RequestBody, ResponseBody, Transport};
-use crate::layers::Guarded;
 
 /// What a connection task needs.
 pub(super) struct Connection<S> {
@@ -38,7 +36,7 @@ pub(super) struct Connection<S> {
     pub(super) stop: watch::Receiver<()>,
 }
 
-impl<S> Connection<Guarded<S>> {
+impl<S> Connection<S> {
     /// Serves the connection until it closes, times out or is told to stop.
     pub(super) async fn run<IO, B>(mut self, io: IO)
     where
@@ -91,7 +89,7 @@ impl<S> Connection<Guarded<S>> {
 /// The hyper service of a connection: each request, its body on a deadline, through the
 /// guard, counted; the `max`th response, and a 408, close the connection.
 fn request_service<S, B>(
-    service: Guarded<S>,
+    service: S,
     activity: Arc<Activity>,
     peer: SocketAddr,
     transport: &Transport,

@@ -6,7 +6,7 @@
 //! connection open. So the whole body must have arrived within
 //! `TASKFLOW_BODY_READ_TIMEOUT_SECS` of the head; when it has not, the next read fails with
 //! [`BodyReadTimeout`], which both adapters answer alike with
-//! [`unreadable_body`](crate::endpoints::ops::unreadable_body) (408 `request_timeout`), and the
+//! [`unreadable_body`](taskflow_http::endpoints::ops::unreadable_body) (408 `request_timeout`), and the
 //! handler ends, releasing its permit. The 408 closes the connection (`conn`).
 //!
 //! A deadline for the whole body rather than for the gap between chunks: a byte every few
@@ -23,7 +23,7 @@ use hyper::body::{Bytes, Incoming};
 use tokio::time::{Instant, Sleep};
 
 use super::BoxError;
-use crate::endpoints::ops::BodyReadTimeout;
+use taskflow_http::endpoints::ops::BodyReadTimeout;
 
 /// A request body as the shared server hands it to the adapter: hyper's [`Incoming`], failing
 /// with [`BodyReadTimeout`] once its deadline has passed before its end.

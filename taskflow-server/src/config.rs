@@ -7,22 +7,24 @@
 //! in `TASKFLOW_TRUSTED_PROXIES`. Behind such a proxy, in production, a request the proxy
 //! forwarded with `X-Forwarded-Proto: http` is redirected (308 to the `https://` URL, `GET`
 //! and `HEAD`) or refused (403 `https_required`, other methods); `/health/*` is exempt. See
-//! [`crate::layers`].
+//! [`taskflow_http::layers`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
-use taskflow_core::auth::{AllowedOrigins, RateLimitConfig, TrustedProxies};
-use taskflow_core::domain::ids::random_bytes;
-
-use crate::app::{App, AppBuilder, MetricsAccess, Stores};
-use crate::layers::GuardSettings;
-use crate::serve::{Tls, Transport};
 use taskflow_core::auth::session::SessionPolicy;
+use taskflow_core::auth::{AllowedOrigins, KeySet, RateLimitConfig, TrustedProxies};
+use taskflow_core::domain::ids::random_bytes;
+use taskflow_core::{Clock, SystemClock};
+use taskflow_http::layers::GuardSettings;
+use taskflow_http::{App, AppBuilder, MetricsAccess, Stores};
+
+use crate::serve::{Tls, Transport};
 
 /// `development` or `production`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,10 +353,11 @@ fn parse<T: std::str::FromStr>(
 }
 
 /// Checks that the secret in `name` cannot be guessed from its shape (see
-/// [`check_secret`](crate::app::check_secret)). The message names the variable and never
-/// echoes the value.
+/// [`check_secret`](taskflow_http::app::check_secret)). The message names the variable and
+/// never echoes the value.
 fn check_secret(name: &str, secret: &str) -> Result<(), ConfigError> {
-    crate::app::check_secret(secret.as_bytes()).map_err(|why| ConfigError(format!("{name} {why}")))
+    taskflow_http::app::check_secret(secret.as_bytes())
+        .map_err(|why| ConfigError(format!("{name} {why}")))
 }
 
 /// The signing secret: checked (in every profile: a secret the configuration accepts is never
@@ -466,6 +469,32 @@ impl Config {
             .metrics_access(metrics)
             .guard(guard)
             .extension(self.transport.clone())
+    }
+
+    /// The application this configuration describes, over `stores`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the application cannot be built (its keys, say).
+    pub fn app(&self, stores: Stores) -> Result<App, ConfigError> {
+        self.app_with(stores, Arc::new(SystemClock), None)
+    }
+
+    /// Like [`app`](Self::app) with the clock and, optionally, the JWT key set replaced (for
+    /// tests that move time, and deployments rotating keys).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the application cannot be built (its keys, say).
+    pub fn app_with(
+        &self,
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        jwt_keys: Option<KeySet>,
+    ) -> Result<App, ConfigError> {
+        let mut builder = self.app_builder(stores).clock(clock);
+        if let Some(keys) = jwt_keys {
+            builder = builder.jwt_keys(keys);
+        }
+        builder.build().map_err(|e| ConfigError(e.to_string()))
     }
 
     /// The JWT secret bytes (for building keys only).
@@ -612,7 +641,7 @@ mod tests {
         let config = with_secrets();
         assert!(config.mongodb_uri.is_some() && config.metrics_token.is_some());
         assert_eq!(config.sentry_dsn.is_some(), cfg!(feature = "sentry"));
-        let app = crate::App::from_config(&config, crate::Stores::memory()).unwrap();
+        let app = config.app(Stores::memory()).unwrap();
         for debug in [
             format!("{config:?}"),
             format!("{config:#?}"),
@@ -750,22 +779,22 @@ mod tests {
     #[test]
     fn metrics_are_open_hidden_or_guarded_by_profile_and_token() {
         let access = |config: Config| {
-            let app = crate::App::from_config(&config, crate::Stores::memory()).unwrap();
+            let app = config.app(Stores::memory()).unwrap();
             app.settings().metrics.clone()
         };
         assert!(matches!(
             access(Config::from_map(&HashMap::new()).unwrap()),
-            crate::MetricsAccess::Open
+            MetricsAccess::Open
         ));
         assert!(matches!(
             access(production(&[]).unwrap()),
-            crate::MetricsAccess::Hidden
+            MetricsAccess::Hidden
         ));
         let guarded = production(&[("TASKFLOW_METRICS_TOKEN", METRICS_TOKEN)]).unwrap();
-        assert!(matches!(access(guarded), crate::MetricsAccess::Bearer(_)));
+        assert!(matches!(access(guarded), MetricsAccess::Bearer(_)));
         let development = vars(&[("TASKFLOW_METRICS_TOKEN", "dev")]);
         let guarded = Config::from_map(&development).unwrap();
-        assert!(matches!(access(guarded), crate::MetricsAccess::Bearer(_)));
+        assert!(matches!(access(guarded), MetricsAccess::Bearer(_)));
     }
 
     #[test]
