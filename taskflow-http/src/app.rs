@@ -104,6 +104,9 @@ pub(crate) struct Inner {
     pub(crate) health: Arc<dyn StorageHealth>,
     pub(crate) access_ttl_secs: u64,
     pub(crate) metrics: crate::metrics::Metrics,
+    pub(crate) routes: crate::routes::Routes,
+    /// The OpenAPI document, rendered on first use.
+    pub(crate) openapi: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// The assembled application.
@@ -163,6 +166,8 @@ impl App {
             access_ttl_secs,
             settings,
             metrics,
+            routes: crate::routes::Routes::new(crate::routes::DEFAULT_BASE_PATH, "", |_| true),
+            openapi: std::sync::OnceLock::new(),
         }))
     }
 
@@ -174,6 +179,11 @@ impl App {
     /// A value attached with [`AppBuilder::extension`].
     pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.0.settings.extensions.get::<T>()
+    }
+
+    /// The route table: the base path, the mount prefix and the routes served.
+    pub fn routes(&self) -> &crate::routes::Routes {
+        &self.0.routes
     }
 
     /// The metrics.

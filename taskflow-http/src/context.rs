@@ -13,6 +13,7 @@ use taskflow_core::domain::UserId;
 
 use crate::app::App;
 use crate::headers::{X_CSRF_TOKEN, X_FORWARDED_FOR_NAME, request_id};
+use crate::routes::{Endpoint, Template};
 
 /// The TCP peer of a request (the proxy's address behind a proxy): the shared connection
 /// server inserts it into every request's extensions, and the adapters and
@@ -29,8 +30,13 @@ pub struct RequestContext {
     pub method: Method,
     /// The client's address (the peer, or from `X-Forwarded-For` behind a trusted proxy).
     pub client_ip: IpAddr,
-    /// The route template (metrics label).
+    /// The route's label for metrics and logs: its routed template (`/api/v1/tasks/{id}`),
+    /// or `other` when the path is no route.
     pub route: &'static str,
+    /// The route template the path matched, if any.
+    pub template: Option<Template>,
+    /// The endpoint the template and method name, if any.
+    pub endpoint: Option<Endpoint>,
     /// When the request arrived (for the latency histogram).
     pub started: Instant,
     /// The authenticated user, once known (for the request's log line).
@@ -40,11 +46,24 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// Reads a request for `path` received from `peer`.
+    /// Reads a request for `path` (as the adapter sees it, after any mount prefix) received
+    /// from `peer`.
     pub fn new(
         app: &App,
         method: &Method,
         path: &str,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+    ) -> Self {
+        let template = app.routes().find(path).map(|(template, _)| template);
+        Self::of_template(app, method, template, headers, peer)
+    }
+
+    /// Reads a request whose path matched `template` (`None`: no route).
+    pub(crate) fn of_template(
+        app: &App,
+        method: &Method,
+        template: Option<Template>,
         headers: &HeaderMap,
         peer: SocketAddr,
     ) -> Self {
@@ -60,7 +79,11 @@ impl RequestContext {
             .trusted_proxies
             .client_ip(peer.ip(), forwarded.as_deref());
         let request_id = request_id(headers);
-        let route = crate::routes::template(path);
+        let routes = app.routes();
+        let route = routes.label(template);
+        let endpoint = template
+            .and_then(|template| routes.route(template, method).ok())
+            .map(|route| route.endpoint);
         // The template, never the raw path (ids), and the method's label, never a made-up
         // method (of any length); no header, cookie or body ever goes in.
         let span = tracing::info_span!(
@@ -77,6 +100,8 @@ impl RequestContext {
             method: method.clone(),
             client_ip,
             route,
+            template,
+            endpoint,
             started: Instant::now(),
             user: std::sync::OnceLock::new(),
             headers: headers.clone(),

@@ -12,6 +12,7 @@ pub mod app;
 pub mod context;
 pub mod cookies;
 pub mod cors;
+pub mod dispatch;
 pub mod endpoints;
 pub mod headers;
 pub mod layers;

@@ -8,13 +8,15 @@
 //! client can rely on. Its unit tests walk the served document and fail when it loses any of
 //! these properties.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 
+use crate::app::App;
 use crate::endpoints::{auth, ops, tasks};
+use crate::routes::{Anchor, Endpoint, Route, Routes, Template};
 
 /// Query parameters of `GET /api/v1/tasks` (documentation only: parsing is
 /// `taskflow_core::query::TaskListParams`, which rejects anything else with 400).
@@ -248,16 +250,47 @@ impl Modify for ServerResponses {
 )]
 struct ApiDoc;
 
-/// The document as JSON, built once.
-pub fn json() -> &'static [u8] {
-    static DOCUMENT: OnceLock<Vec<u8>> = OnceLock::new();
-    DOCUMENT.get_or_init(|| serde_json::to_vec(&document()).unwrap_or_default())
+/// The document of `app` as JSON, rendered on first use.
+pub fn json(app: &App) -> &[u8] {
+    app.0
+        .openapi
+        .get_or_init(|| serde_json::to_vec(&document(app.routes())).unwrap_or_default())
 }
 
-/// The generated document with its response headers.
-fn document() -> Value {
+/// The document of the routes `routes` serves: the annotated operations under the paths
+/// clients see (mount prefix, base path, template), with their response headers.
+pub fn document(routes: &Routes) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-    add_response_headers(&mut doc);
+    let annotated = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    // Sorted by path, each path's methods in the order utoipa wrote them: a change to the API
+    // reads as a small diff of the document.
+    let mut paths: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
+    for (path, item) in annotated {
+        let Value::Object(item) = item else { continue };
+        for (method, mut operation) in item {
+            let route = routes.iter().find(|route| {
+                route.path == path && route.method.as_str().eq_ignore_ascii_case(&method)
+            });
+            let Some(route) = route else { continue };
+            add_response_headers(routes, route, &mut operation);
+            let template = Template {
+                anchor: route.anchor,
+                path: route.path,
+            };
+            paths
+                .entry(routes.public_path(template))
+                .or_default()
+                .insert(method, operation);
+        }
+    }
+    doc["paths"] = paths
+        .into_iter()
+        .map(|(path, item)| (path, Value::Object(item)))
+        .collect();
     doc
 }
 
@@ -267,10 +300,20 @@ fn header(description: &str, schema: &Value) -> Value {
     json!({ "description": description, "required": true, "schema": schema })
 }
 
-/// Adds the response headers clients rely on: `X-Request-Id` on every response, the cache
-/// policy, `ETag` and `Location` where the contract sets them, `Retry-After` on 429 and 503.
-/// (utoipa's header objects have no `required`, so this works on the JSON.)
-fn add_response_headers(doc: &mut Value) {
+/// A regular expression matching `text` literally (a base path: letters, digits, `-._~/`).
+fn literal(text: &str) -> String {
+    text.replace('.', "\\.")
+}
+
+/// Adds the response headers clients rely on to the operation of `route`: `X-Request-Id` on
+/// every response, the cache policy, `ETag` and `Location` where the contract sets them,
+/// `Retry-After` on 429 and 503. (utoipa's header objects have no `required`, so this works
+/// on the JSON.)
+fn add_response_headers(routes: &Routes, route: &Route, operation: &mut Value) {
+    let template = Template {
+        anchor: route.anchor,
+        path: route.path,
+    };
     let request_id = header(
         "The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise.",
         &json!({ "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" }),
@@ -289,55 +332,44 @@ fn add_response_headers(doc: &mut Value) {
     );
     let location = header(
         "The new task's URL.",
-        &json!({ "type": "string", "pattern": "^/api/v1/tasks/[0-9a-f]{24}$" }),
+        &json!({ "type": "string", "pattern": format!("^{}/tasks/[0-9a-f]{{24}}$", literal(&routes.public_base())) }),
     );
     let retry_after = header(
         "Seconds to wait before trying again.",
         &json!({ "type": "string", "pattern": "^[0-9]+$" }),
     );
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+    let tasks = route.anchor == Anchor::BasePath && route.path.starts_with("/tasks");
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
         return;
     };
-    for (path, item) in paths.iter_mut() {
-        let Some(item) = item.as_object_mut() else {
+    for (status, response) in responses.iter_mut() {
+        let mut headers = vec![("X-Request-Id", &request_id)];
+        if template.is_auth() {
+            headers.push(("Cache-Control", &no_store));
+        }
+        if tasks && matches!(status.as_str(), "200" | "201" | "304") {
+            headers.push(("Cache-Control", &private));
+            headers.push(("ETag", &etag));
+        }
+        if route.endpoint == Endpoint::CreateTask && status == "201" {
+            headers.push(("Location", &location));
+        }
+        if matches!(status.as_str(), "429" | "503") {
+            headers.push(("Retry-After", &retry_after));
+        }
+        let Some(response) = response.as_object_mut() else {
             continue;
         };
-        for (method, operation) in item.iter_mut() {
-            let Some(responses) = operation
-                .get_mut("responses")
-                .and_then(Value::as_object_mut)
-            else {
-                continue;
-            };
-            for (status, response) in responses.iter_mut() {
-                let mut headers = vec![("X-Request-Id", &request_id)];
-                if path.starts_with("/api/v1/auth/") {
-                    headers.push(("Cache-Control", &no_store));
-                }
-                if path.starts_with("/api/v1/tasks")
-                    && matches!(status.as_str(), "200" | "201" | "304")
-                {
-                    headers.push(("Cache-Control", &private));
-                    headers.push(("ETag", &etag));
-                }
-                if path == "/api/v1/tasks" && method == "post" && status == "201" {
-                    headers.push(("Location", &location));
-                }
-                if matches!(status.as_str(), "429" | "503") {
-                    headers.push(("Retry-After", &retry_after));
-                }
-                let Some(response) = response.as_object_mut() else {
-                    continue;
-                };
-                let map = response
-                    .entry("headers")
-                    .or_insert_with(|| json!({}))
-                    .as_object_mut();
-                if let Some(map) = map {
-                    for (name, value) in headers {
-                        map.insert(name.to_owned(), value.clone());
-                    }
-                }
+        let map = response
+            .entry("headers")
+            .or_insert_with(|| json!({}))
+            .as_object_mut();
+        if let Some(map) = map {
+            for (name, value) in headers {
+                map.insert(name.to_owned(), value.clone());
             }
         }
     }

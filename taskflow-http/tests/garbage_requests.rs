@@ -17,10 +17,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use taskflow_core::auth::{AllowedOrigins, TrustedProxies};
 use taskflow_core::error::ErrorCode;
-use taskflow_http::endpoints::{self, auth, ops, tasks};
-use taskflow_http::headers::settle_request_id;
-use taskflow_http::routes::{self, Endpoint, Miss};
-use taskflow_http::{App, RequestContext, Stores, cors};
+use taskflow_http::dispatch::{Head, answer};
+use taskflow_http::{App, Problem, Stores, cors};
 
 const EMAIL: &str = "garbage@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -45,49 +43,25 @@ fn peer() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 4000))
 }
 
-/// Dispatches one request as the adapters do: a preflight first, then the request id, the
-/// context, and the endpoint its route and method name (404/405 otherwise).
+/// Dispatches one request as the adapters do (`taskflow_http::dispatch::answer`: a preflight
+/// first, then the request id, the context, and the endpoint its route and method name;
+/// 404/405 otherwise).
 async fn dispatch(
     app: &App,
     method: &Method,
     path: &str,
     query: &str,
-    mut headers: HeaderMap,
+    headers: HeaderMap,
     body: &[u8],
 ) -> Response<Vec<u8>> {
-    if cors::is_preflight(method, &headers) {
-        return cors::preflight(app, &headers);
-    }
-    settle_request_id(&mut headers);
-    let ctx = RequestContext::new(app, method, path, &headers, peer());
-    let id = routes::task_id(path);
-    let work = async {
-        match routes::endpoint(ctx.route, method) {
-            Err(Miss::NotFound) => Err(ops::route_not_found()),
-            Err(Miss::MethodNotAllowed) => Err(ops::method_not_allowed(ctx.route)),
-            Ok(endpoint) => match endpoint {
-                Endpoint::Register => auth::register(app, &ctx, body).await,
-                Endpoint::Login => auth::login(app, &ctx, body).await,
-                Endpoint::Token => auth::token(app, &ctx, body).await,
-                Endpoint::Refresh => auth::refresh(app, &ctx).await,
-                Endpoint::Logout => auth::logout(app, &ctx).await,
-                Endpoint::LogoutAll => auth::logout_all(app, &ctx).await,
-                Endpoint::Me => auth::me(app, &ctx).await,
-                Endpoint::Csrf => auth::csrf(app, &ctx).await,
-                Endpoint::ListTasks => tasks::list(app, &ctx, query).await,
-                Endpoint::CreateTask => tasks::create(app, &ctx, body).await,
-                Endpoint::TaskStats => tasks::stats(app, &ctx).await,
-                Endpoint::GetTask => tasks::get(app, &ctx, id).await,
-                Endpoint::UpdateTask => tasks::update(app, &ctx, id, body).await,
-                Endpoint::DeleteTask => tasks::delete(app, &ctx, id).await,
-                Endpoint::Live => ops::live(),
-                Endpoint::Ready => ops::ready(app).await,
-                Endpoint::OpenApi => ops::openapi(),
-                Endpoint::Metrics => ops::metrics(app, &ctx),
-            },
-        }
+    let head = Head {
+        method,
+        path,
+        query,
+        headers,
+        peer: peer(),
     };
-    endpoints::run(app, &ctx, work).await
+    answer(app, head, std::future::ready(Ok::<_, Problem>(body))).await
 }
 
 fn json_headers() -> HeaderMap {

@@ -13,6 +13,7 @@ use http::{Request, Response};
 use secrecy::ExposeSecret;
 use sentry::protocol::Event;
 use sentry::types::Dsn;
+use taskflow_http::App;
 use taskflow_http::headers::X_REQUEST_ID;
 use taskflow_http::metrics::method_label;
 use tower_service::Service;
@@ -65,15 +66,28 @@ fn scrub(mut event: Event<'static>) -> Event<'static> {
     event
 }
 
-/// Reports every 5xx answer of the inner service (a no-op without an initialised client).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ErrorTrackingLayer;
+/// Reports every 5xx answer of the inner service (a no-op without an initialised client),
+/// labelled with the route of `app`'s table.
+#[derive(Debug, Clone)]
+pub struct ErrorTrackingLayer {
+    app: App,
+}
+
+impl ErrorTrackingLayer {
+    /// Reports with the routes of `app`.
+    pub fn new(app: App) -> Self {
+        Self { app }
+    }
+}
 
 impl<S> tower_layer::Layer<S> for ErrorTrackingLayer {
     type Service = ErrorTracking<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ErrorTracking { inner }
+        ErrorTracking {
+            inner,
+            app: self.app.clone(),
+        }
     }
 }
 
@@ -81,6 +95,7 @@ impl<S> tower_layer::Layer<S> for ErrorTrackingLayer {
 #[derive(Debug, Clone)]
 pub struct ErrorTracking<S> {
     inner: S,
+    app: App,
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for ErrorTracking<S>
@@ -99,7 +114,7 @@ where
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         let method = method_label(request.method());
-        let route = taskflow_http::routes::template(request.uri().path());
+        let route = self.app.routes().label_of(request.uri().path());
         let future = self.inner.call(request);
         Box::pin(async move {
             let response = future.await?;
@@ -145,7 +160,7 @@ mod tests {
 
     use taskflow_core::testkit::DownStore;
     use taskflow_http::endpoints::{self, auth};
-    use taskflow_http::{App, RequestContext, Stores};
+    use taskflow_http::{RequestContext, Stores};
     use tower_layer::Layer as _;
 
     use super::*;
@@ -201,7 +216,7 @@ mod tests {
             .header("x-request-id", request_id)
             .body(body)
             .unwrap();
-        let mut service = ErrorTrackingLayer.layer(Endpoints(app.clone()));
+        let mut service = ErrorTrackingLayer::new(app.clone()).layer(Endpoints(app.clone()));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

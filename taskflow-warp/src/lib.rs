@@ -1,7 +1,10 @@
 //! The TaskFlow HTTP API on warp.
 //!
-//! [`routes`] gives a filter that anyone can mount in their own warp server, and [`service`]
-//! the same as a tower service (what TaskFlow's own server runs). The one filter (in `filters`)
+//! [`routes`] gives a filter that anyone can mount in their own warp server, under a path
+//! prefix if they like: it rejects every path that is not TaskFlow's, so the host's other
+//! filters and its own fallback still answer. [`fallback`] is the 404 problem a standalone
+//! server answers unknown paths with, and [`service`] the two together as a tower service
+//! (what TaskFlow's own server runs). The one filter (in `filters`)
 //! only reads the request, the dispatch (in `dispatch`) routes it with one decision, and the
 //! handlers (in `handlers`) call the shared endpoints of `taskflow-http`, which own every
 //! behaviour of the API; so this adapter answers byte-for-byte what the axum adapter answers.
@@ -9,12 +12,13 @@
 use std::convert::Infallible;
 
 use taskflow_http::App;
+use warp::{Filter as _, Rejection};
 
 mod dispatch;
 mod filters;
 mod handlers;
 
-pub use filters::routes;
+pub use filters::{fallback, routes};
 pub use taskflow_http;
 
 /// The whole API over `app` as a tower service, for a server that runs tower services (the
@@ -34,5 +38,12 @@ where
     B: http_body::Body + Send + Sync + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    warp::service(routes(app))
+    let net = app.clone();
+    let api = routes(app.clone())
+        .or(fallback(app))
+        // The safety net: nothing gets past the fallback, as the filters are built.
+        .recover(move |rejection: Rejection| {
+            std::future::ready(Ok::<_, Infallible>(handlers::rejection(&net, &rejection)))
+        });
+    warp::service(api)
 }

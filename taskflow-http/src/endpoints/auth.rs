@@ -86,7 +86,7 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/register",
+    path = "/auth/register",
     tag = "auth",
     security(),
     request_body = taskflow_core::auth::input::RegisterInput,
@@ -122,7 +122,7 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/login",
+    path = "/auth/login",
     tag = "auth",
     security(),
     request_body = taskflow_core::auth::input::LoginInput,
@@ -153,7 +153,7 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/token",
+    path = "/auth/token",
     tag = "auth",
     security(),
     request_body = taskflow_core::auth::input::TokenGrantInput,
@@ -195,7 +195,7 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/refresh",
+    path = "/auth/refresh",
     tag = "auth",
     security(("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 200, description = "Rotated cookies", body = crate::views::RefreshView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
@@ -248,7 +248,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/auth/csrf",
+    path = "/auth/csrf",
     tag = "auth",
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The CSRF token of the caller's session", body = crate::views::CsrfView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "`Origin` is not an allowed origin", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
@@ -273,7 +273,7 @@ pub async fn csrf(app: &App, ctx: &RequestContext) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/logout",
+    path = "/auth/logout",
     tag = "auth",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = []), ("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 204, description = "Session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
@@ -303,7 +303,7 @@ pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/logout-all",
+    path = "/auth/logout-all",
     tag = "auth",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 204, description = "Every session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
@@ -323,7 +323,7 @@ pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/auth/me",
+    path = "/auth/me",
     tag = "auth",
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The account", body = crate::views::UserEnvelope<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))

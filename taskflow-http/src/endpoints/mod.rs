@@ -48,7 +48,7 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
         }
         let event = problem
             .auth_event()
-            .or_else(|| AuthEvent::of_rejection(ctx.route, problem.code()));
+            .or_else(|| AuthEvent::of_rejection(ctx.endpoint, problem.code()));
         if let Some(event) = event {
             app.0.metrics.auth_event(event);
         }
@@ -57,7 +57,7 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
     });
     set_common_headers(response.headers_mut(), &ctx.request_id, app.0.settings.hsts);
     crate::cors::decorate(app, ctx.headers(), response.headers_mut());
-    if ctx.route.starts_with("/api/v1/auth/") {
+    if ctx.template.is_some_and(crate::routes::Template::is_auth) {
         // Every auth answer, errors included, is about credentials: never stored.
         crate::headers::set_cache_control(response.headers_mut(), crate::headers::NO_STORE);
     }

@@ -14,6 +14,7 @@ use super::{Reply, json};
 use crate::app::{App, MetricsAccess};
 use crate::context::RequestContext;
 use crate::problem::Problem;
+use crate::routes::Template;
 
 /// How long readiness waits for storage before calling it unavailable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -87,12 +88,12 @@ pub fn route_not_found() -> Problem {
 }
 
 /// The route `template` exists, not with this method; `Allow` lists the methods it has.
-pub fn method_not_allowed(template: &'static str) -> Problem {
+pub fn method_not_allowed(app: &App, template: Template) -> Problem {
     Problem::new(
         ErrorCode::MethodNotAllowed,
         "This method is not allowed here.",
     )
-    .with_allow(crate::routes::allowed_methods(template))
+    .with_allow(app.routes().allowed(template))
 }
 
 /// The body is over the limit.
@@ -142,13 +143,14 @@ pub fn unreadable_body(app: &App, error: &(dyn std::error::Error + 'static)) -> 
     )
 }
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", security(), responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", security(), responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
 /// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document.
 ///
 /// # Errors
 /// Never; the signature matches the other endpoints.
-pub fn openapi() -> Reply {
-    let mut response = http::Response::new(crate::openapi::json().to_vec());
+pub fn openapi(app: &App) -> Reply {
+    // The document of this app: its base path, mount prefix and routes.
+    let mut response = http::Response::new(crate::openapi::json(app).to_vec());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),

@@ -46,7 +46,7 @@ fn cacheable(
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/tasks",
+    path = "/tasks",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     request_body = taskflow_core::domain::NewTaskInput,
@@ -79,7 +79,7 @@ pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/tasks",
+    path = "/tasks",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
     params(crate::openapi::ListParams, crate::openapi::ReadConditions),
@@ -110,7 +110,7 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/tasks/{id}",
+    path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
     params(crate::openapi::TaskPath, crate::openapi::ReadConditions),
@@ -136,7 +136,7 @@ pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     patch,
-    path = "/api/v1/tasks/{id}",
+    path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     request_body = taskflow_core::domain::TaskPatchInput,
@@ -177,7 +177,7 @@ pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> 
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     delete,
-    path = "/api/v1/tasks/{id}",
+    path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     params(crate::openapi::TaskPath),
@@ -198,7 +198,7 @@ pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/tasks/stats",
+    path = "/tasks/stats",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
     params(crate::openapi::ReadConditions),

@@ -74,7 +74,7 @@ where
                 Err(_payload) => {
                     tracing::error!(
                         method = crate::metrics::method_label(&head.method),
-                        route = crate::routes::template(head.uri.path()),
+                        route = app.routes().label_of(head.uri.path()),
                         "handler panicked"
                     );
                     let problem = Problem::new(ErrorCode::Internal, "An internal error occurred.");

@@ -153,7 +153,10 @@ pub async fn serve<S, B>(
     let transport = Arc::new(app.extension::<Transport>().cloned().unwrap_or_default());
     let service = tower_layer::Layer::layer(&layers::guard(&app), service);
     #[cfg(feature = "sentry")]
-    let service = tower_layer::Layer::layer(&crate::error_tracking::ErrorTrackingLayer, service);
+    let service = tower_layer::Layer::layer(
+        &crate::error_tracking::ErrorTrackingLayer::new(app.clone()),
+        service,
+    );
     let peers = peers::Peers::new(
         transport.max_connections_per_ip,
         app.settings().trusted_proxies.clone(),
