@@ -133,6 +133,7 @@ impl App {
         security: Security,
         settings: Settings,
         clock: Arc<dyn Clock>,
+        routes: crate::routes::Routes,
     ) -> Self {
         let secret = security.secret.expose_secret();
         let cursors = CursorCodec::new(CursorKey::derive(secret));
@@ -161,12 +162,14 @@ impl App {
             auth,
             limits: RateLimits::new(settings.rate_limits),
             csrf,
-            cookies: CookiePolicy::new(settings.cookie_secure),
+            cookies: CookiePolicy::new(settings.cookie_secure).with_refresh_path(
+                crate::routes::intern(&format!("{}/auth", routes.public_base())),
+            ),
             health: stores.health,
             access_ttl_secs,
             settings,
             metrics,
-            routes: crate::routes::Routes::new(crate::routes::DEFAULT_BASE_PATH, "", |_| true),
+            routes,
             openapi: std::sync::OnceLock::new(),
         }))
     }

@@ -257,8 +257,9 @@ pub fn json(app: &App) -> &[u8] {
         .get_or_init(|| serde_json::to_vec(&document(app.routes())).unwrap_or_default())
 }
 
-/// The document of the routes `routes` serves: the annotated operations under the paths
-/// clients see (mount prefix, base path, template), with their response headers.
+/// The document of the routes `routes` serves: the annotated operations under their paths
+/// (base path and template, or their own root path), with their response headers; when a host
+/// mounts TaskFlow under a prefix, `servers` names it.
 pub fn document(routes: &Routes) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     let annotated = doc
@@ -282,7 +283,7 @@ pub fn document(routes: &Routes) -> Value {
                 path: route.path,
             };
             paths
-                .entry(routes.public_path(template))
+                .entry(routes.routed_path(template))
                 .or_default()
                 .insert(method, operation);
         }
@@ -291,7 +292,35 @@ pub fn document(routes: &Routes) -> Value {
         .into_iter()
         .map(|(path, item)| (path, Value::Object(item)))
         .collect();
+    // Where a host mounts TaskFlow: the paths are relative to it, as the routes are.
+    if !routes.mount_prefix().is_empty() {
+        doc["servers"] = json!([{ "url": routes.mount_prefix() }]);
+    }
+    follow_base_path(routes, &mut doc);
     doc
+}
+
+/// The descriptions that name a path of the API, with the app's base path and mount prefix
+/// (the annotations are written for the defaults).
+fn follow_base_path(routes: &Routes, doc: &mut Value) {
+    let public_base = routes.public_base();
+    if public_base == crate::routes::DEFAULT_BASE_PATH {
+        return;
+    }
+    let Some(schemes) = doc
+        .pointer_mut("/components/securitySchemes")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for scheme in schemes.values_mut() {
+        if let Some(Value::String(description)) = scheme.get_mut("description") {
+            *description = description.replace(
+                &format!("{}/", crate::routes::DEFAULT_BASE_PATH),
+                &format!("{public_base}/"),
+            );
+        }
+    }
 }
 
 /// One response header: every header documented here is sent on every response it is

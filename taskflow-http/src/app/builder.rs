@@ -14,6 +14,7 @@ use taskflow_core::{Clock, SystemClock};
 
 use super::{App, MetricsAccess, Settings, WeakSecret, check_secret};
 use crate::layers::GuardSettings;
+use crate::routes::{DEFAULT_BASE_PATH, PathError, Routes, check_prefix};
 
 /// Why an [`App`] cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,9 @@ pub enum BuildError {
     /// The default password hasher could not be set up.
     #[error("invalid password hashing parameters: {0}")]
     PasswordHasher(#[from] PasswordConfigError),
+    /// The base path or the mount prefix is not a path prefix.
+    #[error("base path or mount prefix: {0}")]
+    Path(#[from] PathError),
 }
 
 /// Where the deployment secret comes from.
@@ -54,6 +58,8 @@ pub struct AppBuilder {
     hasher: Option<PasswordHasher>,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    base_path: String,
+    mount_prefix: String,
 }
 
 impl std::fmt::Debug for AppBuilder {
@@ -75,7 +81,27 @@ impl AppBuilder {
             hasher: None,
             clock: Arc::new(SystemClock),
             settings: Settings::default(),
+            base_path: DEFAULT_BASE_PATH.to_owned(),
+            mount_prefix: String::new(),
         }
+    }
+
+    /// The path the API's routes are under (default `/api/v1`), relative to where the router
+    /// is mounted: `/segment[/segment...]`, or empty for none. The operations endpoints
+    /// (`/health/live`, `/health/ready`, `/metrics`) are not under it.
+    pub fn base_path(mut self, path: impl Into<String>) -> Self {
+        self.base_path = path.into();
+        self
+    }
+
+    /// The prefix a host mounts TaskFlow's router under (axum's `nest("/tasks-app", ...)`, warp's
+    /// `warp::path("tasks-app").and(routes)`), default none. The adapters route on the path
+    /// the host leaves them, so routing ignores it; what clients are told follows it: the
+    /// refresh cookie's `Path` (`/tasks-app/api/v1/auth`), `Location` headers
+    /// (`/tasks-app/api/v1/tasks/{id}`) and the OpenAPI document's `servers`.
+    pub fn mount_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.mount_prefix = prefix.into();
+        self
     }
 
     /// The deployment secret: at least 32 bytes that cannot be guessed from their shape (see
@@ -201,6 +227,9 @@ impl AppBuilder {
         let Secret::Given(secret) = self.secret else {
             return Err(BuildError::MissingSecret);
         };
+        check_prefix(&self.base_path)?;
+        check_prefix(&self.mount_prefix)?;
+        let routes = Routes::new(&self.base_path, &self.mount_prefix, |_| true);
         check_secret(secret.expose_secret())?;
         let jwt_keys = if let Some(keys) = self.jwt_keys {
             keys
@@ -222,7 +251,13 @@ impl AppBuilder {
             hasher,
             secret,
         };
-        Ok(App::new(self.stores, security, self.settings, self.clock))
+        Ok(App::new(
+            self.stores,
+            security,
+            self.settings,
+            self.clock,
+            routes,
+        ))
     }
 }
 
@@ -255,6 +290,37 @@ mod tests {
                 .build()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn base_paths_and_mount_prefixes_are_checked_and_followed() {
+        let build = |base: &str, mount: &str| {
+            App::builder(Stores::memory())
+                .ephemeral_secret()
+                .base_path(base)
+                .mount_prefix(mount)
+                .build()
+        };
+        for (base, mount) in [("/v2/", ""), ("v2", ""), ("/v2", "/x/"), ("/a b", "")] {
+            assert!(
+                matches!(build(base, mount), Err(BuildError::Path(_))),
+                "{base} {mount}"
+            );
+        }
+        let app = build("/v2", "/tasks-app").unwrap();
+        assert_eq!(app.routes().base_path(), "/v2");
+        assert_eq!(app.routes().public_base(), "/tasks-app/v2");
+        let refresh = app
+            .0
+            .cookies
+            .set(crate::cookies::CookieKind::Refresh, "r", 1);
+        assert!(refresh.contains("; Path=/tasks-app/v2/auth;"), "{refresh}");
+        let default = build(DEFAULT_BASE_PATH, "").unwrap();
+        let refresh = default
+            .0
+            .cookies
+            .set(crate::cookies::CookieKind::Refresh, "r", 1);
+        assert!(refresh.contains("; Path=/api/v1/auth;"), "{refresh}");
     }
 
     #[test]

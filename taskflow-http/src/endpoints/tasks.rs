@@ -64,7 +64,13 @@ pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
         .create_task(&caller.principal.user_id, new)
         .await?;
     let mut response = json(StatusCode::CREATED, &TaskView::from(&task));
-    let location = format!("/api/v1/tasks/{}", task.id);
+    let routes = app.routes();
+    let location = format!(
+        "{}{}/tasks/{}",
+        routes.mount_prefix(),
+        routes.base_path(),
+        task.id
+    );
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(LOCATION, value);
     }

@@ -69,10 +69,47 @@ fn routes() -> BTreeSet<(String, String)> {
                 anchor: route.anchor,
                 path: route.path,
             };
-            let path = routes.public_path(template);
+            let path = routes.routed_path(template);
             (path, route.method.as_str().to_lowercase())
         })
         .collect()
+}
+
+/// Under another base path and a host's prefix, the paths follow the base path, `servers`
+/// names the prefix, and what names a path of the API (the `Location` of a new task, the
+/// refresh cookie's `Path`) says both.
+#[test]
+fn the_document_follows_the_base_path_and_the_mount_prefix() {
+    let doc = super::document(&Routes::new("/v2", "/tasks-app", |_| true));
+    assert_eq!(doc["servers"], serde_json::json!([{ "url": "/tasks-app" }]));
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(paths.contains("/v2/tasks/{id}"), "{paths:?}");
+    assert!(paths.contains("/v2/openapi.json"), "{paths:?}");
+    assert!(paths.contains("/health/live"), "{paths:?}");
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.starts_with("/v2/") || !p.contains("/api/v1"))
+    );
+    let location = &operation(&doc, "/v2/tasks", "post")["responses"]["201"]["headers"]["Location"];
+    assert_eq!(
+        location["schema"]["pattern"],
+        "^/tasks-app/v2/tasks/[0-9a-f]{24}$"
+    );
+    let refresh = &doc["components"]["securitySchemes"]["refreshCookie"]["description"];
+    assert!(
+        refresh
+            .as_str()
+            .unwrap_or_default()
+            .contains("Path=/tasks-app/v2/auth`"),
+        "{refresh}"
+    );
+    assert!(super::document(&default_routes()).get("servers").is_none());
 }
 
 /// Every annotated operation is a route of the table, at the path and with the method the
