@@ -18,6 +18,7 @@ use std::task::{Context, Poll};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
+use axum::http;
 use axum::response::Response;
 use taskflow_http::dispatch::{self, Head};
 use taskflow_http::endpoints::ops;
@@ -78,13 +79,16 @@ impl tower_service::Service<Request> for Api {
 async fn handle(app: App, request: Request) -> Response {
     let peer = peer(&request);
     let (parts, body) = request.into_parts();
-    let head = Head {
-        method: &parts.method,
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or_default(),
-        headers: parts.headers,
-        peer,
-    };
+    let http::request::Parts {
+        method,
+        uri,
+        headers,
+        extensions,
+        ..
+    } = parts;
+    let path = uri.path();
+    let query = uri.query().unwrap_or_default();
+    let head = Head::new(&method, path, query, headers, peer).with_extensions(extensions);
     dispatch::answer(&app, head, read_body(&app, body))
         .await
         .map(Body::from)

@@ -105,6 +105,8 @@ pub(crate) struct Inner {
     pub(crate) access_ttl_secs: u64,
     pub(crate) metrics: crate::metrics::Metrics,
     pub(crate) routes: crate::routes::Routes,
+    /// The host's identity, when the host authenticates users.
+    pub(crate) identity: Option<Arc<dyn crate::identity::Identity>>,
     /// The OpenAPI document, rendered on first use.
     pub(crate) openapi: std::sync::OnceLock<Vec<u8>>,
 }
@@ -134,6 +136,7 @@ impl App {
         settings: Settings,
         clock: Arc<dyn Clock>,
         routes: crate::routes::Routes,
+        identity: Option<Arc<dyn crate::identity::Identity>>,
     ) -> Self {
         let secret = security.secret.expose_secret();
         let cursors = CursorCodec::new(CursorKey::derive(secret));
@@ -170,6 +173,7 @@ impl App {
             settings,
             metrics,
             routes,
+            identity,
             openapi: std::sync::OnceLock::new(),
         }))
     }

@@ -42,6 +42,8 @@ pub struct RequestContext {
     /// The authenticated user, once known (for the request's log line).
     user: std::sync::OnceLock<UserId>,
     headers: HeaderMap,
+    /// What the host's middleware attached to the request (see [`Self::extensions`]).
+    pub(crate) extensions: http::Extensions,
     span: tracing::Span,
 }
 
@@ -105,6 +107,7 @@ impl RequestContext {
             started: Instant::now(),
             user: std::sync::OnceLock::new(),
             headers: headers.clone(),
+            extensions: http::Extensions::new(),
             span,
         }
     }
@@ -130,6 +133,12 @@ impl RequestContext {
     /// All headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
+    }
+
+    /// The request's extensions, as the adapter passed them on (axum's: what the host's
+    /// middleware inserted, its authenticated user say); empty for warp.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.extensions
     }
 
     /// Records who made the request, once authenticated.

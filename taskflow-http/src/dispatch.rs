@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use http::{HeaderMap, Method, Response};
+use http::{Extensions, HeaderMap, Method, Response};
 
 use crate::app::App;
 use crate::context::RequestContext;
@@ -17,6 +17,7 @@ use crate::routes::Endpoint;
 
 /// A request as an adapter read it, body aside.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Head<'a> {
     /// The method.
     pub method: &'a Method,
@@ -29,6 +30,37 @@ pub struct Head<'a> {
     pub headers: HeaderMap,
     /// The TCP peer (the unspecified address when the server does not tell).
     pub peer: SocketAddr,
+    /// The request's extensions (what a host's middleware attached, for its
+    /// [`Identity`](crate::identity::Identity) to read); empty by default.
+    pub extensions: Extensions,
+}
+
+impl<'a> Head<'a> {
+    /// The head of a request for `method` and `path` (with its raw `query`, empty when
+    /// absent) from `peer`, without extensions.
+    pub fn new(
+        method: &'a Method,
+        path: &'a str,
+        query: &'a str,
+        headers: HeaderMap,
+        peer: SocketAddr,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            query,
+            headers,
+            peer,
+            extensions: Extensions::new(),
+        }
+    }
+
+    /// The same head with the request's `extensions`.
+    #[must_use]
+    pub fn with_extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
 }
 
 /// Answers a request: the preflight, the endpoint's answer, or the 404/405 problem. `body` is
@@ -45,6 +77,7 @@ pub async fn answer<B: AsRef<[u8]>>(
         query,
         mut headers,
         peer,
+        extensions,
     } = head;
     let request_id = settle_request_id(&mut headers);
     if crate::cors::is_preflight(method, &headers) {
@@ -55,7 +88,8 @@ pub async fn answer<B: AsRef<[u8]>>(
     }
     let found = app.routes().find(path);
     let template = found.map(|(template, _)| template);
-    let ctx = RequestContext::of_template(app, method, template, &headers, peer);
+    let mut ctx = RequestContext::of_template(app, method, template, &headers, peer);
+    ctx.extensions = extensions;
     let id = found.and_then(|(_, id)| id).unwrap_or_default();
     let work = async {
         match (template, ctx.endpoint) {

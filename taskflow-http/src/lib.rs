@@ -15,6 +15,7 @@ pub mod cors;
 pub mod dispatch;
 pub mod endpoints;
 pub mod headers;
+pub mod identity;
 pub mod layers;
 pub mod metrics;
 pub mod openapi;

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
 
 use crate::app::App;
 use crate::endpoints::{auth, ops, tasks};
-use crate::routes::{Anchor, Endpoint, Route, Routes, Template};
+use crate::routes::{Access, Anchor, Endpoint, Route, Routes, Template};
 
 /// Query parameters of `GET /api/v1/tasks` (documentation only: parsing is
 /// `taskflow_core::query::TaskListParams`, which rejects anything else with 400).
@@ -252,15 +252,18 @@ struct ApiDoc;
 
 /// The document of `app` as JSON, rendered on first use.
 pub fn json(app: &App) -> &[u8] {
-    app.0
-        .openapi
-        .get_or_init(|| serde_json::to_vec(&document(app.routes())).unwrap_or_default())
+    app.0.openapi.get_or_init(|| {
+        let host_identity = app.0.identity.is_some();
+        serde_json::to_vec(&document(app.routes(), host_identity)).unwrap_or_default()
+    })
 }
 
 /// The document of the routes `routes` serves: the annotated operations under their paths
 /// (base path and template, or their own root path), with their response headers; when a host
-/// mounts TaskFlow under a prefix, `servers` names it.
-pub fn document(routes: &Routes) -> Value {
+/// mounts TaskFlow under a prefix, `servers` names it. With `host_identity` and without
+/// TaskFlow's own auth endpoints, the task operations state no TaskFlow credentials: the host
+/// authenticates them, as its own documentation says.
+pub fn document(routes: &Routes, host_identity: bool) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     let annotated = doc
         .get_mut("paths")
@@ -270,6 +273,17 @@ pub fn document(routes: &Routes) -> Value {
     // Sorted by path, each path's methods in the order utoipa wrote them: a change to the API
     // reads as a small diff of the document.
     let mut paths: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
+    let host_only = host_identity && !routes.iter().any(|r| r.access == Access::TaskFlowAuth);
+    if host_only {
+        if let Some(doc) = doc.as_object_mut() {
+            doc.remove("security");
+        }
+        if let Some(Value::String(description)) = doc.pointer_mut("/info/description") {
+            description.push_str(
+                " The task endpoints are authenticated by the application that serves them.",
+            );
+        }
+    }
     for (path, item) in annotated {
         let Value::Object(item) = item else { continue };
         for (method, mut operation) in item {
@@ -278,6 +292,12 @@ pub fn document(routes: &Routes) -> Value {
             });
             let Some(route) = route else { continue };
             add_response_headers(routes, route, &mut operation);
+            if let Some(operation) = operation
+                .as_object_mut()
+                .filter(|_| host_only && route.access == Access::User)
+            {
+                operation.remove("security");
+            }
             let template = Template {
                 anchor: route.anchor,
                 path: route.path,

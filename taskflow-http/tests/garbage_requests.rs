@@ -54,13 +54,7 @@ async fn dispatch(
     headers: HeaderMap,
     body: &[u8],
 ) -> Response<Vec<u8>> {
-    let head = Head {
-        method,
-        path,
-        query,
-        headers,
-        peer: peer(),
-    };
+    let head = Head::new(method, path, query, headers, peer());
     answer(app, head, std::future::ready(Ok::<_, Problem>(body))).await
 }
 

@@ -41,13 +41,7 @@ pub(crate) async fn dispatch(app: App, request: Request<impl Body>) -> Response 
         .get(warp::http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    let head = Head {
-        method: &method,
-        path: &path,
-        query: &query,
-        headers,
-        peer,
-    };
+    let head = Head::new(&method, &path, &query, headers, peer);
     let response = answer(&app, head, read_body(&app, declared, body)).await;
     render(&method, response)
 }

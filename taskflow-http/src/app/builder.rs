@@ -13,8 +13,9 @@ use taskflow_core::ports::Stores;
 use taskflow_core::{Clock, SystemClock};
 
 use super::{App, MetricsAccess, Settings, WeakSecret, check_secret};
+use crate::identity::Identity;
 use crate::layers::GuardSettings;
-use crate::routes::{DEFAULT_BASE_PATH, PathError, Routes, check_prefix};
+use crate::routes::{Access, DEFAULT_BASE_PATH, PathError, Routes, check_prefix};
 
 /// Why an [`App`] cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,8 @@ pub struct AppBuilder {
     settings: Settings,
     base_path: String,
     mount_prefix: String,
+    identity: Option<Arc<dyn Identity>>,
+    auth_endpoints: Option<bool>,
 }
 
 impl std::fmt::Debug for AppBuilder {
@@ -83,7 +86,24 @@ impl AppBuilder {
             settings: Settings::default(),
             base_path: DEFAULT_BASE_PATH.to_owned(),
             mount_prefix: String::new(),
+            identity: None,
+            auth_endpoints: None,
         }
+    }
+
+    /// Who makes each request is the host's to say: the task endpoints work for the user
+    /// `identity` names, and TaskFlow's own auth endpoints are not mounted (see
+    /// [`identity`](crate::identity) for what else changes, CSRF among it).
+    pub fn host_identity(mut self, identity: impl Identity) -> Self {
+        self.identity = Some(Arc::new(identity));
+        self
+    }
+
+    /// Whether TaskFlow's own auth endpoints (`/auth/...`: register, login, tokens, sessions)
+    /// are mounted. Default: yes, unless [`host_identity`](Self::host_identity) is set.
+    pub fn auth_endpoints(mut self, mounted: bool) -> Self {
+        self.auth_endpoints = Some(mounted);
+        self
     }
 
     /// The path the API's routes are under (default `/api/v1`), relative to where the router
@@ -229,7 +249,10 @@ impl AppBuilder {
         };
         check_prefix(&self.base_path)?;
         check_prefix(&self.mount_prefix)?;
-        let routes = Routes::new(&self.base_path, &self.mount_prefix, |_| true);
+        let auth_endpoints = self.auth_endpoints.unwrap_or(self.identity.is_none());
+        let routes = Routes::new(&self.base_path, &self.mount_prefix, |route| {
+            auth_endpoints || route.access != Access::TaskFlowAuth
+        });
         check_secret(secret.expose_secret())?;
         let jwt_keys = if let Some(keys) = self.jwt_keys {
             keys
@@ -257,6 +280,7 @@ impl AppBuilder {
             self.settings,
             self.clock,
             routes,
+            self.identity,
         ))
     }
 }

@@ -20,6 +20,7 @@ use crate::cookies::CookieKind;
 use crate::headers::{set_common_headers, set_rate_limit_headers};
 use crate::metrics::AuthEvent;
 use crate::problem::Problem;
+use crate::routes::Endpoint;
 use tracing::Instrument as _;
 
 /// What an endpoint answers.
@@ -134,6 +135,45 @@ pub(crate) async fn authenticate(app: &App, ctx: &RequestContext) -> Result<Call
         .into_result()?;
     ctx.set_user(principal.user_id);
     Ok(Caller { principal, limit })
+}
+
+/// The user a task endpoint works for and the rate-limit state it consumed: the host's
+/// identity when the app has one (see [`identity`](crate::identity)), else TaskFlow's own
+/// authentication ([`authenticate`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct User {
+    pub(crate) user_id: taskflow_core::domain::UserId,
+    pub(crate) limit: RateDecision,
+}
+
+/// The user of a task endpoint's request; see [`User`].
+pub(crate) async fn user(app: &App, ctx: &RequestContext) -> Result<User, Problem> {
+    let Some(identity) = &app.0.identity else {
+        let caller = authenticate(app, ctx).await?;
+        return Ok(User {
+            user_id: caller.principal.user_id,
+            limit: caller.limit,
+        });
+    };
+    let user_id = match identity.identify(ctx).await? {
+        Some(user_id) => user_id,
+        // TaskFlow's own credentials, where its auth endpoints are mounted beside the host's.
+        None if app
+            .routes()
+            .iter()
+            .any(|route| route.endpoint == Endpoint::Login) =>
+        {
+            let caller = authenticate(app, ctx).await?;
+            return Ok(User {
+                user_id: caller.principal.user_id,
+                limit: caller.limit,
+            });
+        }
+        None => return Err(unauthorized()),
+    };
+    let limit = app.0.limits.check_api_user(&user_id).into_result()?;
+    ctx.set_user(user_id);
+    Ok(User { user_id, limit })
 }
 
 pub(crate) fn check_csrf(

@@ -10,7 +10,7 @@ use taskflow_core::error::ErrorCode;
 use taskflow_core::query::TaskListParams;
 use taskflow_core::service::TaskError;
 
-use super::{Reply, authenticate, body, empty, json, json_body, with_limit};
+use super::{Reply, body, empty, json, json_body, user, with_limit};
 use crate::app::App;
 use crate::context::RequestContext;
 use crate::headers::{
@@ -53,16 +53,12 @@ fn cacheable(
     responses((status = 201, description = "Created", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
-    let caller = authenticate(app, ctx).await?;
+    let caller = user(app, ctx).await?;
     let input: NewTaskInput = body(ctx, bytes)?;
     let new = input
         .validate()
         .map_err(|e| Problem::fields(ErrorCode::ValidationFailed, e))?;
-    let task = app
-        .0
-        .tasks
-        .create_task(&caller.principal.user_id, new)
-        .await?;
+    let task = app.0.tasks.create_task(&caller.user_id, new).await?;
     let mut response = json(StatusCode::CREATED, &TaskView::from(&task));
     let routes = app.routes();
     let location = format!(
@@ -92,17 +88,13 @@ pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     responses((status = 200, description = "One page", body = crate::views::TaskPageView<'static>), (status = 304, description = "Not modified"), (status = 400, description = "Invalid query or cursor", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
-    let caller = authenticate(app, ctx).await?;
+    let caller = user(app, ctx).await?;
     let params: TaskListParams = serde_urlencoded::from_str(query)
         .map_err(|e| Problem::new(ErrorCode::InvalidQuery, e.to_string()))?;
     let query = params
         .parse()
         .map_err(|e| Problem::fields(ErrorCode::InvalidQuery, e))?;
-    let page = app
-        .0
-        .tasks
-        .list_tasks(&caller.principal.user_id, &query)
-        .await?;
+    let page = app.0.tasks.list_tasks(&caller.user_id, &query).await?;
     let response = json_body(StatusCode::OK, crate::views::page_json(&page));
     let etag = body_etag(response.body());
     let mut response = with_limit(cacheable(ctx, response, &etag), &caller.limit);
@@ -123,12 +115,8 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
     responses((status = 200, description = "The task", body = crate::views::TaskView<'static>), (status = 304, description = "Not modified"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
-    let caller = authenticate(app, ctx).await?;
-    let task = app
-        .0
-        .tasks
-        .get_task(&caller.principal.user_id, &task_id(id)?)
-        .await?;
+    let caller = user(app, ctx).await?;
+    let task = app.0.tasks.get_task(&caller.user_id, &task_id(id)?).await?;
     let response = json(StatusCode::OK, &TaskView::from(&task));
     Ok(with_limit(
         cacheable(ctx, response, &version_etag(task.version)),
@@ -150,8 +138,8 @@ pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
     responses((status = 200, description = "Updated", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 412, description = "If-Match does not match", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> Reply {
-    let caller = authenticate(app, ctx).await?;
-    let owner = caller.principal.user_id;
+    let caller = user(app, ctx).await?;
+    let owner = caller.user_id;
     let id = task_id(id)?;
     let input: TaskPatchInput = body(ctx, bytes)?;
     let patch = input
@@ -190,10 +178,10 @@ pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> 
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
-    let caller = authenticate(app, ctx).await?;
+    let caller = user(app, ctx).await?;
     app.0
         .tasks
-        .delete_task(&caller.principal.user_id, &task_id(id)?)
+        .delete_task(&caller.user_id, &task_id(id)?)
         .await?;
     Ok(with_limit(empty(StatusCode::NO_CONTENT), &caller.limit))
 }
@@ -211,8 +199,8 @@ pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
     responses((status = 200, description = "Counts", body = taskflow_core::query::TaskStats), (status = 304, description = "Not modified"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn stats(app: &App, ctx: &RequestContext) -> Reply {
-    let caller = authenticate(app, ctx).await?;
-    let stats = app.0.tasks.task_stats(&caller.principal.user_id).await?;
+    let caller = user(app, ctx).await?;
+    let stats = app.0.tasks.task_stats(&caller.user_id).await?;
     let response = json(StatusCode::OK, &stats);
     let etag = body_etag(response.body());
     Ok(with_limit(cacheable(ctx, response, &etag), &caller.limit))

@@ -19,7 +19,7 @@ fn default_routes() -> Routes {
 }
 
 fn doc() -> &'static Value {
-    static DOC: LazyLock<Value> = LazyLock::new(|| super::document(&default_routes()));
+    static DOC: LazyLock<Value> = LazyLock::new(|| super::document(&default_routes(), false));
     &DOC
 }
 
@@ -80,7 +80,7 @@ fn routes() -> BTreeSet<(String, String)> {
 /// refresh cookie's `Path`) says both.
 #[test]
 fn the_document_follows_the_base_path_and_the_mount_prefix() {
-    let doc = super::document(&Routes::new("/v2", "/tasks-app", |_| true));
+    let doc = super::document(&Routes::new("/v2", "/tasks-app", |_| true), false);
     assert_eq!(doc["servers"], serde_json::json!([{ "url": "/tasks-app" }]));
     let paths: BTreeSet<&str> = doc["paths"]
         .as_object()
@@ -109,7 +109,37 @@ fn the_document_follows_the_base_path_and_the_mount_prefix() {
             .contains("Path=/tasks-app/v2/auth`"),
         "{refresh}"
     );
-    assert!(super::document(&default_routes()).get("servers").is_none());
+    assert!(
+        super::document(&default_routes(), false)
+            .get("servers")
+            .is_none()
+    );
+}
+
+/// Under the host's identity, without TaskFlow's auth endpoints: no auth paths, and the task
+/// operations name no TaskFlow credentials.
+#[test]
+fn under_host_identity_the_auth_paths_and_credentials_leave_the_document() {
+    use crate::routes::Access;
+    let routes = Routes::new(DEFAULT_BASE_PATH, "", |route| {
+        route.access != Access::TaskFlowAuth
+    });
+    let doc = super::document(&routes, true);
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(
+        paths.keys().all(|path| !path.contains("/auth/")),
+        "{paths:?}"
+    );
+    assert!(
+        operation(&doc, "/api/v1/tasks", "get")
+            .get("security")
+            .is_none()
+    );
+    assert_eq!(
+        operation(&doc, "/health/live", "get")["security"],
+        serde_json::json!([])
+    );
+    assert!(doc.get("security").is_none());
 }
 
 /// Every annotated operation is a route of the table, at the path and with the method the
