@@ -5,7 +5,6 @@
 //! - [`ports`]: the storage traits every store implements.
 //! - [`service`]: the use cases the HTTP adapters call.
 //! - [`memory`]: the embedded in-memory store, a complete implementation of the ports.
-//! - `openapi` (feature `openapi`): the validation rules as JSON Schema, for the OpenAPI document.
 //! - `testkit` (feature `testkit`): the conformance suite and property tests any store runs.
 //!
 //! Inputs are parsed at the edge into these types; services take only validated values.
@@ -15,8 +14,6 @@ pub mod clock;
 pub mod domain;
 pub mod error;
 pub mod memory;
-#[cfg(feature = "openapi")]
-pub mod openapi;
 pub mod ports;
 pub mod query;
 pub mod service;

@@ -367,9 +367,4 @@ impl Stores {
             health: Arc::new(store),
         }
     }
-
-    /// A fresh embedded in-memory store.
-    pub fn memory() -> Self {
-        Self::single(crate::memory::MemoryStore::new())
-    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use taskflow_core::auth::csrf::CsrfTokens;
-use taskflow_core::auth::input::{Credentials, LoginInput, RegisterInput};
+use taskflow_core::auth::input::{Credentials, Registration};
 use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
 use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
 use taskflow_core::auth::refresh::{RefreshToken, RefreshTokenKeys};
@@ -43,27 +43,17 @@ fn harness_over(stores: AuthStores) -> Harness {
     Harness { auth, clock }
 }
 
-fn register_input(email: &str) -> RegisterInput {
-    serde_json::from_value(serde_json::json!({
-        "email": email, "password": "correct horse battery", "name": "Ada"
-    }))
-    .expect("valid shape")
+fn registration(email: &str) -> Registration {
+    Registration::parse(email, "correct horse battery", Some("Ada")).expect("valid")
 }
 
 fn credentials(email: &str, password: &str) -> Credentials {
-    LoginInput {
-        email: email.into(),
-        password: password.into(),
-    }
-    .validate()
-    .expect("valid email")
+    Credentials::parse(email, password).expect("valid email")
 }
 
 impl Harness {
     async fn register(&self, email: &str) -> IssuedSession {
-        let registration = register_input(email)
-            .validate()
-            .expect("valid registration");
+        let registration = registration(email);
         self.auth
             .register(registration, &ClientMeta::default())
             .await
@@ -108,9 +98,7 @@ async fn register_logs_in_and_me_returns_the_account() {
 async fn a_taken_email_is_refused() {
     let h = harness();
     h.register("ada@example.com").await;
-    let again = register_input(" ADA@example.com")
-        .validate()
-        .expect("valid");
+    let again = registration(" ADA@example.com");
     let err = h
         .auth
         .register(again, &ClientMeta::default())
@@ -473,7 +461,7 @@ async fn grace_window_zero_treats_any_replay_as_theft() {
     let mut policy = SessionPolicy::default();
     policy.reuse_grace = Duration::ZERO;
     let auth = h.auth.clone().with_session_policy(policy);
-    let registration = register_input("ada@example.com").validate().expect("valid");
+    let registration = registration("ada@example.com");
     let (_, first) = auth
         .register(registration, &ClientMeta::default())
         .await
@@ -496,7 +484,7 @@ async fn sessions_expire_when_idle_and_at_their_absolute_end() {
     policy.absolute_ttl = Duration::from_secs(3000);
     policy.idle_ttl = Duration::from_secs(1000);
     let auth = h.auth.clone().with_session_policy(policy);
-    let registration = register_input("ada@example.com").validate().expect("valid");
+    let registration = registration("ada@example.com");
     let (_, mut issued) = auth
         .register(registration, &ClientMeta::default())
         .await

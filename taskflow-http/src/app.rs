@@ -11,8 +11,8 @@ use taskflow_core::Clock;
 use taskflow_core::auth::refresh::RefreshTokenKeys;
 use taskflow_core::auth::session::SessionPolicy;
 use taskflow_core::auth::{
-    AccessTokenConfig, AccessTokens, AllowedOrigins, CsrfGuard, CsrfTokens, KeySet, PasswordHasher,
-    RateLimitConfig, RateLimits, TrustedProxies,
+    AccessTokenConfig, AccessTokens, CsrfTokens, KeySet, PasswordHasher, RateLimitConfig,
+    RateLimits,
 };
 use taskflow_core::ports::StorageHealth;
 pub use taskflow_core::ports::Stores;
@@ -22,7 +22,9 @@ use taskflow_core::service::{AuthService, AuthStores, TaskService};
 pub use builder::{AppBuilder, BuildError};
 pub use secret::{MIN_SECRET_BYTES, WeakSecret, check_secret};
 
+use crate::client_ip::TrustedProxies;
 use crate::cookies::CookiePolicy;
+use crate::csrf::{AllowedOrigins, CsrfGuard};
 
 /// Keys and token policies.
 pub(crate) struct Security {

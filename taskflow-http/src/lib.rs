@@ -9,13 +9,16 @@
 //! too.
 
 pub mod app;
+pub mod client_ip;
 pub mod context;
 pub mod cookies;
 pub mod cors;
+pub mod csrf;
 pub mod dispatch;
 pub mod endpoints;
 pub mod headers;
 pub mod identity;
+pub mod input;
 pub mod layers;
 pub mod metrics;
 pub mod openapi;

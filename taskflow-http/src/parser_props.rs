@@ -14,10 +14,11 @@ use http::header::{
 use http::{HeaderMap, Method};
 use proptest::prelude::*;
 
+use crate::client_ip::TrustedProxies;
 use crate::cookies::{CookieKind, CookiePolicy};
+use crate::csrf::AllowedOrigins;
 use crate::headers::{IfMatch, X_FORWARDED_FOR_NAME, if_match, if_none_match, request_id};
 use crate::{App, RequestContext};
-use taskflow_core::auth::{AllowedOrigins, TrustedProxies};
 
 /// Header bytes: anything a `HeaderValue` accepts (visible ASCII, space, tab, obs-text).
 fn header_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {

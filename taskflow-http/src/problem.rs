@@ -5,11 +5,11 @@ use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 use serde::Serialize;
 use taskflow_core::auth::{CsrfError, RateDecision, RateLimited};
-use taskflow_core::domain::BodyError;
 use taskflow_core::error::{ErrorCode, ValidationErrors};
 use taskflow_core::service::{AuthError, TaskError};
 
 use crate::headers::{RATELIMIT, RATELIMIT_POLICY, set_rate_limit_headers};
+use crate::input::BodyError;
 use crate::metrics::AuthEvent;
 
 /// The media type of problem responses.

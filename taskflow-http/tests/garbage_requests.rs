@@ -15,8 +15,9 @@ use http::header::{
 use http::{HeaderMap, Method, Response};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use taskflow_core::auth::{AllowedOrigins, TrustedProxies};
 use taskflow_core::error::ErrorCode;
+use taskflow_http::client_ip::TrustedProxies;
+use taskflow_http::csrf::AllowedOrigins;
 use taskflow_http::dispatch::{Head, answer};
 use taskflow_http::{App, Problem, Stores, cors};
 

@@ -18,9 +18,11 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::auth::session::SessionPolicy;
-use taskflow_core::auth::{AllowedOrigins, KeySet, RateLimitConfig, TrustedProxies};
+use taskflow_core::auth::{KeySet, RateLimitConfig};
 use taskflow_core::domain::ids::random_bytes;
 use taskflow_core::{Clock, SystemClock};
+use taskflow_http::client_ip::TrustedProxies;
+use taskflow_http::csrf::AllowedOrigins;
 use taskflow_http::layers::GuardSettings;
 use taskflow_http::{App, AppBuilder, MetricsAccess, Stores};
 

@@ -6,13 +6,15 @@ use std::time::Duration;
 use secrecy::{ExposeSecret as _, SecretSlice};
 use taskflow_core::auth::session::SessionPolicy;
 use taskflow_core::auth::{
-    AccessTokenConfig, AllowedOrigins, Argon2Params, JwtKey, KeyError, KeySet, PasswordConfigError,
-    PasswordHasher, RateLimitConfig, TrustedProxies,
+    AccessTokenConfig, Argon2Params, JwtKey, KeyError, KeySet, PasswordConfigError, PasswordHasher,
+    RateLimitConfig,
 };
 use taskflow_core::ports::Stores;
 use taskflow_core::{Clock, SystemClock};
 
 use super::{App, MetricsAccess, Settings, WeakSecret, check_secret};
+use crate::client_ip::TrustedProxies;
+use crate::csrf::AllowedOrigins;
 use crate::identity::Identity;
 use crate::layers::GuardSettings;
 use crate::routes::{Access, DEFAULT_BASE_PATH, PathError, Routes, check_prefix};

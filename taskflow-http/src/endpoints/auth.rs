@@ -12,7 +12,6 @@
 
 use http::StatusCode;
 use http::header::{HeaderValue, SET_COOKIE};
-use taskflow_core::auth::input::{LoginInput, RegisterInput, TokenGrantInput};
 use taskflow_core::auth::refresh::RefreshToken;
 use taskflow_core::auth::{ClientNet, CsrfError, RateDecision};
 use taskflow_core::domain::Email;
@@ -24,6 +23,7 @@ use crate::app::App;
 use crate::context::RequestContext;
 use crate::cookies::CookieKind;
 use crate::headers::{NO_STORE, set_cache_control};
+use crate::input::{LoginInput, RegisterInput, TokenGrantInput};
 use crate::metrics::AuthEvent;
 use crate::problem::Problem;
 use crate::views::{
@@ -89,7 +89,7 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
     path = "/auth/register",
     tag = "auth",
     security(),
-    request_body = taskflow_core::auth::input::RegisterInput,
+    request_body = crate::input::RegisterInput,
     responses((status = 201, description = "Registered and logged in; sets the session cookies", body = crate::views::RegisterView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 409, description = "Email taken", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
@@ -125,7 +125,7 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     path = "/auth/login",
     tag = "auth",
     security(),
-    request_body = taskflow_core::auth::input::LoginInput,
+    request_body = crate::input::LoginInput,
     responses((status = 200, description = "Logged in; sets the session cookies", body = crate::views::LoginView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
@@ -156,7 +156,7 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     path = "/auth/token",
     tag = "auth",
     security(),
-    request_body = taskflow_core::auth::input::TokenGrantInput,
+    request_body = crate::input::TokenGrantInput,
     responses((status = 200, description = "Tokens for non-browser clients", body = crate::views::TokenView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {

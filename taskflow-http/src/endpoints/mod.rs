@@ -215,7 +215,7 @@ pub(crate) fn body<T: serde::de::DeserializeOwned>(
             "The body must be application/json.",
         ));
     }
-    Ok(taskflow_core::domain::from_json_object(bytes)?)
+    Ok(crate::input::from_json_object(bytes)?)
 }
 
 /// Adds the rate-limit headers of an admitted request.

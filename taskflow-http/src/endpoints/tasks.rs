@@ -5,9 +5,8 @@
 
 use http::header::{HeaderValue, LOCATION};
 use http::{Response, StatusCode};
-use taskflow_core::domain::{NewTaskInput, TaskId, TaskPatchInput};
+use taskflow_core::domain::TaskId;
 use taskflow_core::error::ErrorCode;
-use taskflow_core::query::TaskListParams;
 use taskflow_core::service::TaskError;
 
 use super::{Reply, body, empty, json, json_body, user, with_limit};
@@ -17,6 +16,7 @@ use crate::headers::{
     IfMatch, PRIVATE_NO_CACHE, body_etag, if_match, if_none_match, set_cache_control, set_etag,
     version_etag,
 };
+use crate::input::{NewTaskInput, TaskListParams, TaskPatchInput};
 use crate::layers::Compressible;
 use crate::problem::Problem;
 use crate::views::TaskView;
@@ -49,7 +49,7 @@ fn cacheable(
     path = "/tasks",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
-    request_body = taskflow_core::domain::NewTaskInput,
+    request_body = crate::input::NewTaskInput,
     responses((status = 201, description = "Created", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
@@ -84,7 +84,7 @@ pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
     path = "/tasks",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
-    params(crate::openapi::ListParams, crate::openapi::ReadConditions),
+    params(crate::input::params::ListParams, crate::input::params::ReadConditions),
     responses((status = 200, description = "One page", body = crate::views::TaskPageView<'static>), (status = 304, description = "Not modified"), (status = 400, description = "Invalid query or cursor", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
@@ -111,7 +111,7 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
     path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
-    params(crate::openapi::TaskPath, crate::openapi::ReadConditions),
+    params(crate::input::params::TaskPath, crate::input::params::ReadConditions),
     responses((status = 200, description = "The task", body = crate::views::TaskView<'static>), (status = 304, description = "Not modified"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
@@ -133,8 +133,8 @@ pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
     path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
-    request_body = taskflow_core::domain::TaskPatchInput,
-    params(crate::openapi::TaskPath, crate::openapi::WriteConditions),
+    request_body = crate::input::TaskPatchInput,
+    params(crate::input::params::TaskPath, crate::input::params::WriteConditions),
     responses((status = 200, description = "Updated", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 412, description = "If-Match does not match", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> Reply {
@@ -174,7 +174,7 @@ pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> 
     path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
-    params(crate::openapi::TaskPath),
+    params(crate::input::params::TaskPath),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
@@ -195,8 +195,8 @@ pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
     path = "/tasks/stats",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
-    params(crate::openapi::ReadConditions),
-    responses((status = 200, description = "Counts", body = taskflow_core::query::TaskStats), (status = 304, description = "Not modified"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+    params(crate::input::params::ReadConditions),
+    responses((status = 200, description = "Counts", body = crate::views::TaskStatsView), (status = 304, description = "Not modified"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn stats(app: &App, ctx: &RequestContext) -> Reply {
     let caller = user(app, ctx).await?;

@@ -694,3 +694,39 @@ fn email_schema_admits_what_the_server_accepts() {
     );
     assert!(!admits(schema, &longer) && Email::parse(&longer).is_err());
 }
+
+/// The schemas written beside the core's types (the core knows no OpenAPI) say what those
+/// types serialise: every priority, and the counts of the stats.
+#[test]
+fn the_documented_shapes_of_core_types_are_theirs() {
+    use taskflow_core::domain::Priority;
+    let doc = doc();
+    let documented: BTreeSet<String> = schema(doc, "Priority")["enum"]
+        .as_array()
+        .expect("an enumeration")
+        .iter()
+        .map(|value| value.as_str().expect("a string").to_owned())
+        .collect();
+    let served: BTreeSet<String> = [Priority::Low, Priority::Medium, Priority::High]
+        .iter()
+        .map(|p| {
+            serde_json::to_value(p)
+                .expect("JSON")
+                .as_str()
+                .expect("a string")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(documented, served);
+    for text in &documented {
+        assert!(Priority::parse(text).is_ok(), "{text}");
+    }
+    let stats = serde_json::to_value(taskflow_core::query::TaskStats::default()).expect("JSON");
+    let served: BTreeSet<&String> = stats.as_object().expect("an object").keys().collect();
+    let documented: BTreeSet<&String> = schema(doc, "TaskStats")["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .collect();
+    assert_eq!(documented, served);
+}
