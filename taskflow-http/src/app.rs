@@ -5,6 +5,7 @@ mod builder;
 mod secret;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::Clock;
@@ -23,6 +24,7 @@ pub use builder::{AppBuilder, BuildError};
 pub use secret::{MIN_SECRET_BYTES, WeakSecret, check_secret};
 
 use crate::client_ip::TrustedProxies;
+use crate::context::RequestContext;
 use crate::cookies::CookiePolicy;
 use crate::csrf::{AllowedOrigins, CsrfGuard};
 
@@ -59,11 +61,37 @@ pub struct Settings {
     pub rate_limits: RateLimitConfig,
     /// Load shedding, the request timeout and the HTTPS rule of the guard
     /// ([`layers`](crate::layers)).
-    pub guard: crate::layers::GuardSettings,
+    pub guard: GuardSettings,
     /// Who may read `GET /metrics`.
     pub metrics: MetricsAccess,
     /// Values for whoever serves the app ([`AppBuilder::extension`]).
     pub extensions: http::Extensions,
+}
+
+/// How the guard of [`layers`](crate::layers) treats requests. The defaults are those of [`GuardSettings::default`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GuardSettings {
+    /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered 503
+    /// `overloaded` with `Retry-After: 1` at once, never queued (`/health/live` is exempt).
+    /// Default 1024.
+    pub max_concurrent_requests: usize,
+    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`: longest time a handler may take (body read
+    /// included) before the request is answered 504 `timeout`. Default 30 s.
+    pub request_timeout: Duration,
+    /// The production profile: requests a trusted proxy forwarded over plain HTTP are
+    /// redirected or refused (see [`HttpsRuleLayer`](crate::layers::HttpsRuleLayer)). Default off.
+    pub require_forwarded_https: bool,
+}
+
+impl Default for GuardSettings {
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 1024,
+            request_timeout: Duration::from_secs(30),
+            require_forwarded_https: false,
+        }
+    }
 }
 
 /// Who may read `GET /metrics`; anyone else gets the 404 of an unknown route, so the
@@ -89,7 +117,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::none(),
             allowed_origins: AllowedOrigins::default(),
             rate_limits: RateLimitConfig::default(),
-            guard: crate::layers::GuardSettings::default(),
+            guard: GuardSettings::default(),
             metrics: MetricsAccess::default(),
             extensions: http::Extensions::new(),
         }
@@ -183,6 +211,21 @@ impl App {
     /// The HTTP settings.
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// What the endpoints know of a request for `path` (as the adapter sees it, after any
+    /// mount prefix) received from `peer`: its route, request id, client address (behind the
+    /// trusted proxies) and tracing span.
+    pub fn request_context(
+        &self,
+        method: &http::Method,
+        path: &str,
+        headers: &http::HeaderMap,
+        peer: std::net::SocketAddr,
+    ) -> RequestContext {
+        let template = self.routes().find(path).map(|(template, _)| template);
+        let proxies = &self.settings().trusted_proxies;
+        RequestContext::read(self.routes(), proxies, method, template, headers, peer)
     }
 
     /// A value attached with [`AppBuilder::extension`].

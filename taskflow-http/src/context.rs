@@ -11,9 +11,9 @@ use http::{HeaderMap, Method};
 use taskflow_core::auth::session::ClientMeta;
 use taskflow_core::domain::UserId;
 
-use crate::app::App;
+use crate::client_ip::TrustedProxies;
 use crate::headers::{X_CSRF_TOKEN, X_FORWARDED_FOR_NAME, request_id};
-use crate::routes::{Endpoint, Template};
+use crate::routes::{Endpoint, Routes, Template};
 
 /// The TCP peer of a request (the proxy's address behind a proxy): the shared connection
 /// server inserts it into every request's extensions, and the adapters and
@@ -48,22 +48,12 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// Reads a request for `path` (as the adapter sees it, after any mount prefix) received
-    /// from `peer`.
-    pub fn new(
-        app: &App,
-        method: &Method,
-        path: &str,
-        headers: &HeaderMap,
-        peer: SocketAddr,
-    ) -> Self {
-        let template = app.routes().find(path).map(|(template, _)| template);
-        Self::of_template(app, method, template, headers, peer)
-    }
-
-    /// Reads a request whose path matched `template` (`None`: no route).
-    pub(crate) fn of_template(
-        app: &App,
+    /// Reads a request whose path matched `template` in `routes` (`None`: no route), received
+    /// from `peer`, with the client's address behind `proxies`. (The public way in is
+    /// [`App::request_context`](crate::App::request_context).)
+    pub(crate) fn read(
+        routes: &Routes,
+        proxies: &TrustedProxies,
         method: &Method,
         template: Option<Template>,
         headers: &HeaderMap,
@@ -75,13 +65,8 @@ impl RequestContext {
             .filter_map(|v| v.to_str().ok())
             .collect();
         let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-        let client_ip = app
-            .0
-            .settings
-            .trusted_proxies
-            .client_ip(peer.ip(), forwarded.as_deref());
+        let client_ip = proxies.client_ip(peer.ip(), forwarded.as_deref());
         let request_id = request_id(headers);
-        let routes = app.routes();
         let route = routes.label(template);
         let endpoint = template
             .and_then(|template| routes.route(template, method).ok())

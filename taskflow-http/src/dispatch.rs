@@ -88,7 +88,8 @@ pub async fn answer<B: AsRef<[u8]>>(
     }
     let found = app.routes().find(path);
     let template = found.map(|(template, _)| template);
-    let mut ctx = RequestContext::of_template(app, method, template, &headers, peer);
+    let proxies = &app.settings().trusted_proxies;
+    let mut ctx = RequestContext::read(app.routes(), proxies, method, template, &headers, peer);
     ctx.extensions = extensions;
     let id = found.and_then(|(_, id)| id).unwrap_or_default();
     let work = async {
@@ -131,7 +132,7 @@ async fn call<B: AsRef<[u8]>>(
         Endpoint::GetTask => tasks::get(app, ctx, id).await,
         Endpoint::UpdateTask => tasks::update(app, ctx, id, body.await?.as_ref()).await,
         Endpoint::DeleteTask => tasks::delete(app, ctx, id).await,
-        Endpoint::OpenApi => ops::openapi(app),
+        Endpoint::OpenApi => ops::openapi(crate::openapi::json(app)),
         Endpoint::Live => ops::live(),
         Endpoint::Ready => ops::ready(app).await,
         Endpoint::Metrics => ops::metrics(app, ctx),

@@ -14,11 +14,11 @@ use http::header::{
 use http::{HeaderMap, Method};
 use proptest::prelude::*;
 
+use crate::App;
 use crate::client_ip::TrustedProxies;
 use crate::cookies::{CookieKind, CookiePolicy};
 use crate::csrf::AllowedOrigins;
 use crate::headers::{IfMatch, X_FORWARDED_FOR_NAME, if_match, if_none_match, request_id};
-use crate::{App, RequestContext};
 
 /// Header bytes: anything a `HeaderValue` accepts (visible ASCII, space, tab, obs-text).
 fn header_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
@@ -224,7 +224,7 @@ proptest! {
         for bytes in &forwarded {
             map.append(&X_FORWARDED_FOR_NAME, header_value(bytes));
         }
-        let ctx = RequestContext::new(app(), &Method::POST, &path, &map, SocketAddr::new(peer, 4000));
+        let ctx = app().request_context(&Method::POST, &path, &map, SocketAddr::new(peer, 4000));
         let json = text_of(&content_type).is_some_and(|ct| {
             ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
         });

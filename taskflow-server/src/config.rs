@@ -37,6 +37,16 @@ pub enum Profile {
     Production,
 }
 
+impl Profile {
+    /// `development` or `production`, as `TASKFLOW_PROFILE` names it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+}
+
 /// Why the configuration cannot be used; the message names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -430,7 +440,9 @@ fn sentry_dsn(value: Option<&str>) -> Result<Option<SecretString>, ConfigError> 
 
 #[cfg(feature = "sentry")]
 fn check_sentry_dsn(dsn: &str) -> Result<(), ConfigError> {
-    crate::error_tracking::parse_dsn(dsn).map(drop)
+    crate::error_tracking::parse_dsn(dsn)
+        .map(drop)
+        .map_err(|e| ConfigError(e.to_string()))
 }
 
 #[cfg(not(feature = "sentry"))]

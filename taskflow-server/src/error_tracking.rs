@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sentry::protocol::Event;
 use sentry::types::Dsn;
 use taskflow_http::App;
@@ -18,40 +18,38 @@ use taskflow_http::headers::X_REQUEST_ID;
 use taskflow_http::metrics::method_label;
 use tower_service::Service;
 
-use crate::config::{Config, ConfigError, Profile};
-
 /// Keeps error tracking running; dropping it flushes pending events (hold it for the
 /// server's lifetime).
 pub type Guard = sentry::ClientInitGuard;
 
+/// The DSN is not a Sentry DSN. The message never echoes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("TASKFLOW_SENTRY_DSN is not a valid Sentry DSN")]
+pub struct InvalidDsn;
+
 /// Parses the DSN without ever echoing it (it is a secret: it lets anyone post events).
 ///
 /// # Errors
-/// [`ConfigError`] when it is not a DSN.
-pub(crate) fn parse_dsn(dsn: &str) -> Result<Dsn, ConfigError> {
-    Dsn::from_str(dsn.trim())
-        .map_err(|_| ConfigError::new("TASKFLOW_SENTRY_DSN is not a valid Sentry DSN"))
+/// [`InvalidDsn`] when it is not a DSN.
+pub fn parse_dsn(dsn: &str) -> Result<Dsn, InvalidDsn> {
+    Dsn::from_str(dsn.trim()).map_err(|_| InvalidDsn)
 }
 
-/// Starts error tracking when the configuration has a DSN; `None` (nothing reported)
+/// Starts error tracking when there is a DSN (the configuration checked it), reporting as
+/// `environment` (the profile: `development` or `production`); `None` (nothing reported)
 /// otherwise.
-pub fn init(config: &Config) -> Option<Guard> {
-    let dsn = config.sentry_dsn.as_ref()?;
-    // Checked when the configuration was read.
-    let dsn = parse_dsn(dsn.expose_secret()).ok()?;
-    Some(sentry::init(options(Some(dsn), config.profile)))
+pub fn init(dsn: Option<&SecretString>, environment: &'static str) -> Option<Guard> {
+    let dsn = parse_dsn(dsn?.expose_secret()).ok()?;
+    Some(sentry::init(options(Some(dsn), environment)))
 }
 
 /// The client options: release and environment, no personal data, scrubbed events; the
 /// default integrations (the panic one among them) stay on.
-pub(crate) fn options(dsn: Option<Dsn>, profile: Profile) -> sentry::ClientOptions {
+pub(crate) fn options(dsn: Option<Dsn>, environment: &'static str) -> sentry::ClientOptions {
     let mut options = sentry::ClientOptions::default();
     options.dsn = dsn;
     options.release = sentry::release_name!();
-    options.environment = Some(Cow::Borrowed(match profile {
-        Profile::Development => "development",
-        Profile::Production => "production",
-    }));
+    options.environment = Some(Cow::Borrowed(environment));
     options.send_default_pii = false;
     options.before_send = Some(std::sync::Arc::new(|event| Some(scrub(event))));
     options
@@ -159,11 +157,12 @@ mod tests {
     use std::sync::Arc;
 
     use taskflow_core::testkit::DownStore;
+    use taskflow_http::Stores;
     use taskflow_http::endpoints::{self, auth};
-    use taskflow_http::{RequestContext, Stores};
     use tower_layer::Layer as _;
 
     use super::*;
+    use crate::config::Config;
 
     const EMAIL: &str = "tracked@example.com";
     const PASSWORD: &str = "correct horse battery";
@@ -192,8 +191,7 @@ mod tests {
             Box::pin(async move {
                 let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
                 let path = request.uri().path().to_owned();
-                let ctx =
-                    RequestContext::new(&app, request.method(), &path, request.headers(), peer);
+                let ctx = app.request_context(request.method(), &path, request.headers(), peer);
                 let body = request.into_body();
                 let work = async {
                     match path.as_str() {
@@ -225,7 +223,7 @@ mod tests {
     }
 
     fn captured(work: impl FnOnce()) -> Vec<Event<'static>> {
-        sentry::test::with_captured_events_options(work, options(None, Profile::Production))
+        sentry::test::with_captured_events_options(work, options(None, "production"))
     }
 
     #[test]
@@ -261,7 +259,7 @@ mod tests {
 
     #[test]
     fn panics_are_reported_by_the_default_integrations() {
-        let options = sentry::apply_defaults(options(None, Profile::Development));
+        let options = sentry::apply_defaults(options(None, "development"));
         assert!(
             options.integrations.iter().any(|i| i.name() == "panic"),
             "the panic integration is on"

@@ -105,7 +105,8 @@ where
     init_tracing(config.profile);
     // Held until the server stops: dropping it flushes the events still queued.
     #[cfg(feature = "sentry")]
-    let _error_tracking = crate::error_tracking::init(&config);
+    let _error_tracking =
+        crate::error_tracking::init(config.sentry_dsn.as_ref(), config.profile.as_str());
     run_until(adapter, &config, service, shutdown_signal()).await
 }
 

@@ -12,11 +12,10 @@ use taskflow_core::auth::{
 use taskflow_core::ports::Stores;
 use taskflow_core::{Clock, SystemClock};
 
-use super::{App, MetricsAccess, Settings, WeakSecret, check_secret};
+use super::{App, GuardSettings, MetricsAccess, Settings, WeakSecret, check_secret};
 use crate::client_ip::TrustedProxies;
 use crate::csrf::AllowedOrigins;
 use crate::identity::Identity;
-use crate::layers::GuardSettings;
 use crate::routes::{Access, DEFAULT_BASE_PATH, PathError, Routes, check_prefix};
 
 /// Why an [`App`] cannot be built.

@@ -26,6 +26,11 @@ use tracing::Instrument as _;
 /// What an endpoint answers.
 pub type Reply = Result<Response<Vec<u8>>, Problem>;
 
+/// The response extension by which an endpoint asks for compression (pages of tasks; see
+/// [`layers::compress`](crate::layers::compress)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compressible;
+
 /// Runs `endpoint` inside the request's span (so every event of its services and storage
 /// calls belongs to the request) and renders its reply with [`finish`]. Adapters pass the
 /// whole of their handler's work, body reading included.

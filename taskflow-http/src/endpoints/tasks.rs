@@ -9,6 +9,7 @@ use taskflow_core::domain::TaskId;
 use taskflow_core::error::ErrorCode;
 use taskflow_core::service::TaskError;
 
+use super::Compressible;
 use super::{Reply, body, empty, json, json_body, user, with_limit};
 use crate::app::App;
 use crate::context::RequestContext;
@@ -17,7 +18,6 @@ use crate::headers::{
     version_etag,
 };
 use crate::input::{NewTaskInput, TaskListParams, TaskPatchInput};
-use crate::layers::Compressible;
 use crate::problem::Problem;
 use crate::views::TaskView;
 

@@ -16,9 +16,7 @@ use tower_http::compression::predicate::{And, Predicate, SizeAbove};
 use tower_http::compression::{CompressionBody, CompressionLevel};
 use tower_service::Service;
 
-/// The response extension by which an endpoint asks for compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Compressible;
+pub use crate::endpoints::Compressible;
 
 /// Smallest body compressed, in bytes.
 pub const MIN_SIZE: u16 = 1024;

@@ -47,7 +47,6 @@ mod spawn;
 mod timeout;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, Uri};
@@ -61,34 +60,9 @@ pub use spawn::{RunToCompletion, RunToCompletionLayer};
 pub use timeout::{Timeout, TimeoutLayer};
 
 use crate::app::App;
-use crate::context::{PeerAddr, RequestContext};
+pub use crate::app::GuardSettings;
+use crate::context::PeerAddr;
 use crate::endpoints::{self, Reply};
-
-/// How the guard treats requests. The defaults are those of [`GuardSettings::default`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct GuardSettings {
-    /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered 503
-    /// `overloaded` with `Retry-After: 1` at once, never queued (`/health/live` is exempt).
-    /// Default 1024.
-    pub max_concurrent_requests: usize,
-    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`: longest time a handler may take (body read
-    /// included) before the request is answered 504 `timeout`. Default 30 s.
-    pub request_timeout: Duration,
-    /// The production profile: requests a trusted proxy forwarded over plain HTTP are
-    /// redirected or refused (see [`HttpsRuleLayer`]). Default off.
-    pub require_forwarded_https: bool,
-}
-
-impl Default for GuardSettings {
-    fn default() -> Self {
-        Self {
-            max_concurrent_requests: 1024,
-            request_timeout: Duration::from_secs(30),
-            require_forwarded_https: false,
-        }
-    }
-}
 
 /// The body of a guarded response: the inner service's, or the guard's own answer.
 pub type Body<B> = Either<B, Full<Bytes>>;
@@ -162,7 +136,7 @@ impl Head {
 
     /// The guard's own answer to this request, rendered like any other response.
     fn answer<B>(&self, app: &App, reply: Reply) -> Response<Body<B>> {
-        let ctx = RequestContext::new(app, &self.method, self.uri.path(), &self.headers, self.peer);
+        let ctx = app.request_context(&self.method, self.uri.path(), &self.headers, self.peer);
         own(endpoints::finish(app, &ctx, reply))
     }
 }
