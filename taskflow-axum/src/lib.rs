@@ -1,15 +1,4 @@
-//! The TaskFlow HTTP API on axum.
-//!
-//! [`router`] gives a `Router<S>` for any host state `S`, with a real route for every path of
-//! TaskFlow's route table (`taskflow_http::routes`) and no fallback: a host can `merge` it or
-//! `nest` it under a prefix and keep its own routes and fallback. [`fallback`] is the 404
-//! problem a standalone server answers unknown paths with, and [`service`] the two together,
-//! as TaskFlow's own server runs them.
-//!
-//! Each path is one route that takes every method (axum's `any`), whose handler makes the
-//! request's one dispatch decision in `taskflow-http` (`taskflow_http::dispatch`): CORS
-//! preflights, the request id, the endpoint or the 405 problem with TaskFlow's `Allow`. Axum
-//! only matches the path; that is how the warp adapter answers byte-for-byte the same.
+#![doc = include_str!("../README.md")]
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -1,12 +1,4 @@
-//! TaskFlow's HTTP API, independent of the web framework: the endpoints of the contract
-//! (`../shared/api.md`) on `http` types, problem+json, cookies, ETags and header rules.
-//!
-//! The axum and warp adapters route requests to [`endpoints`] and render with
-//! [`endpoints::finish`]; that is how both serve byte-for-byte the same API.
-//! Both run behind the guard of [`layers`] (load shedding, request timeout, panics as 500,
-//! handlers run to completion, compression), which TaskFlow's own server (`taskflow-server`)
-//! applies and an embedder applies to the router it mounts, so they behave alike on the wire
-//! too.
+#![doc = include_str!("../README.md")]
 
 pub mod app;
 pub mod client_ip;

@@ -1,13 +1,4 @@
-//! The TaskFlow HTTP API on warp.
-//!
-//! [`routes`] gives a filter that anyone can mount in their own warp server, under a path
-//! prefix if they like: it rejects every path that is not TaskFlow's, so the host's other
-//! filters and its own fallback still answer. [`fallback`] is the 404 problem a standalone
-//! server answers unknown paths with, and [`service`] the two together as a tower service
-//! (what TaskFlow's own server runs). The one filter (in `filters`)
-//! only reads the request, the dispatch (in `dispatch`) routes it with one decision, and the
-//! handlers (in `handlers`) call the shared endpoints of `taskflow-http`, which own every
-//! behaviour of the API; so this adapter answers byte-for-byte what the axum adapter answers.
+#![doc = include_str!("../README.md")]
 
 use std::convert::Infallible;
 

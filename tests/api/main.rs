@@ -1,4 +1,4 @@
-//! The HTTP contract suite (`../shared/api.md`): framework-neutral tests that talk HTTP to a
+//! The HTTP contract suite (`docs/api.md`): framework-neutral tests that talk HTTP to a
 //! server spawned on a random local port, so the very same tests run against every adapter
 //! and every store.
 

@@ -5,7 +5,7 @@
 //! [`guard`] stacks them all in the order they need:
 //!
 //! - **HTTPS behind a proxy** ([`HttpsRuleLayer`], production profile only): a request whose
-//!   TCP peer ([`PeerAddr`](crate::PeerAddr)) is a trusted proxy (`TASKFLOW_TRUSTED_PROXIES`)
+//!   TCP peer ([`PeerAddr`]) is a trusted proxy (`TASKFLOW_TRUSTED_PROXIES`)
 //!   and whose `X-Forwarded-Proto` is `http` reached the proxy in clear text. `GET` and `HEAD`
 //!   are redirected with 308 to `https://{Host}{path}{?query}`; any other method is refused
 //!   with 403 `https_required`, so a client does not learn to resend a body with credentials

@@ -2,12 +2,12 @@
 //! wire: HTTP/1.1 on hyper, optional TLS (rustls), slow and idle connections reaped, request
 //! bodies that must arrive within a deadline (see [`RequestBody`]), a cap on connections per
 //! client address (see `peers`) and on requests per connection, graceful shutdown with a
-//! bounded drain, and a per-request guard (load shedding, request timeout, panics as 500,
-//! HTTPS behind a proxy; see [`guard`]); large pages of tasks are compressed when the client
-//! accepts it (see [`compress`]).
+//! bounded drain; and, in front of the adapter's service, the per-request guard of
+//! [`taskflow_http::layers`] (load shedding, request timeout, panics as 500, handlers run to
+//! completion, HTTPS behind a proxy, compression of large pages of tasks).
 //!
-//! An adapter hands [`serve`] its whole API as a tower `Service` (axum's `Router`, warp's
-//! `warp::service(filter)`) of requests with a [`RequestBody`]. Every request it gets carries
+//! An adapter hands [`serve()`] its whole API as a tower `Service` (`taskflow_axum::service`,
+//! `taskflow_warp::service`) of requests with a [`RequestBody`]. Every request it gets carries
 //! the TCP peer as a [`PeerAddr`] extension, which the adapters read for client-IP resolution.
 //!
 //! Connection timing is this module's own watchdog (in `conn`) rather than hyper's
