@@ -24,6 +24,7 @@ pub enum Anchor {
 
 /// Who may call a route, which decides whether it is mounted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Access {
     /// Needs no user: health, metrics (with its own token) and the OpenAPI document.
     Public,

@@ -61,6 +61,7 @@ impl ConfigError {
 
 /// The typed configuration (secrets never appear in `Debug`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// `TASKFLOW_PROFILE`.
     pub profile: Profile,

@@ -88,6 +88,7 @@ impl<B> ApiBody for B where
 /// How the server treats connections and requests. Each field names its variable in
 /// [`Config`](crate::config::Config); the defaults are those of [`Transport::default`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Transport {
     /// `TASKFLOW_TLS_CERT` / `TASKFLOW_TLS_KEY`: serve HTTPS with this identity; `None`
     /// serves plain HTTP (behind a TLS-terminating proxy). Default: none.
