@@ -10,10 +10,10 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use taskflow::core::auth::{
-    AllowedOrigins, ClientNet, CsrfGuard, CsrfTokens, RateLimitConfig, RateLimits, TrustedProxies,
-};
+use taskflow::core::auth::{ClientNet, CsrfTokens, RateLimitConfig, RateLimits};
 use taskflow::core::domain::{SessionId, UserId};
+use taskflow::http::client_ip::TrustedProxies;
+use taskflow::http::csrf::{AllowedOrigins, CsrfGuard};
 
 const DISTINCT_KEYS: u32 = 100_000;
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use taskflow::core::auth::CsrfTokens;
-use taskflow::core::auth::input::RegisterInput;
+use taskflow::core::auth::input::Registration;
 use taskflow::core::auth::refresh::RefreshTokenKeys;
 use taskflow::core::auth::session::ClientMeta;
 use taskflow::core::auth::session_cache::SessionCacheConfig;
@@ -105,12 +105,9 @@ fn sessions(c: &mut Criterion) {
         RefreshTokenKeys::derive(&[7; 32]),
         Arc::new(SystemClock),
     );
-    let input = RegisterInput {
-        email: "bench@example.com".into(),
-        password: "correct horse battery staple".into(),
-        name: None,
-    };
-    let registration = input.validate().expect("valid");
+    let registration =
+        Registration::parse("bench@example.com", "correct horse battery staple", None)
+            .expect("valid");
     let (_, issued) = runtime
         .block_on(auth.register(registration, &ClientMeta::default()))
         .expect("register");

@@ -14,5 +14,5 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    run("axum", taskflow::axum::serve).await
+    run("axum", taskflow::axum::service).await
 }

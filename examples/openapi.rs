@@ -9,14 +9,25 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let document: serde_json::Value = match serde_json::from_slice(taskflow::http::openapi::json())
-    {
-        Ok(document) => document,
+    // The example servers' document: the default base path, every route.
+    let app = taskflow::http::App::builder(taskflow::http::Stores::memory())
+        .ephemeral_secret()
+        .build();
+    let app = match app {
+        Ok(app) => app,
         Err(error) => {
-            eprintln!("openapi: the document is not JSON: {error}");
+            eprintln!("openapi: {error}");
             return ExitCode::FAILURE;
         }
     };
+    let document: serde_json::Value =
+        match serde_json::from_slice(taskflow::http::openapi::json(&app)) {
+            Ok(document) => document,
+            Err(error) => {
+                eprintln!("openapi: the document is not JSON: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
     let mut out = std::io::stdout().lock();
     let written = serde_json::to_writer_pretty(&mut out, &document)
         .map_err(std::io::Error::from)

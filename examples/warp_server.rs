@@ -14,9 +14,5 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    run("warp", |app, listener, shutdown| async move {
-        taskflow::warp::serve(app, listener, shutdown).await;
-        Ok::<(), std::convert::Infallible>(())
-    })
-    .await
+    run("warp", taskflow::warp::service).await
 }

@@ -187,6 +187,13 @@ else
     "$VENV/bin/actionlint" -no-color
 fi
 
+# The crate docs (each library crate's README, with the examples its doc tests run): no broken
+# link, no warning.
+step "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps --all-features --locked"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
+
+# The whole workspace's tests, doc tests included; among them tests/module_cycles.rs, which
+# fails on an import circle between the top-level modules of any crate.
 step "cargo test --workspace --all-features --locked $*"
 TEST_LOG="$(mktemp "$TMP_BASE/taskflow-cargo-test.XXXXXX.log")"
 status=0

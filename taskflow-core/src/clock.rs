@@ -22,6 +22,7 @@ pub struct Timestamp(i64);
 
 /// Why a text is not a timestamp.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TimestampError {
     /// Not RFC 3339 (`2026-11-26T10:00:00Z`, any offset).
     #[error("must be an RFC 3339 date-time such as 2026-11-26T10:00:00Z")]

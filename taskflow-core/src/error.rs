@@ -194,6 +194,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// Storage adapters translate their driver errors into this type (and into the domain errors a
 /// port documents, such as a taken email) before anything leaves the adapter.
+///
+/// Not `#[non_exhaustive]`: it is the vocabulary every storage adapter speaks and maps its
+/// driver's errors into, so a kind added here must be a decision in every adapter.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// The store cannot be reached (network, server selection, pool exhausted): retry later.

@@ -21,6 +21,7 @@ use crate::query::{ListRequest, TaskStats};
 
 /// Why a user could not be inserted.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InsertUserError {
     /// Another account already has this (normalised) email.
     #[error("the email is already registered")]
@@ -239,7 +240,7 @@ pub trait LoginThrottleRepository: Send + Sync + 'static {
 }
 
 /// Stores the state of the rate limits that hold for a whole deployment (the auth limits,
-/// [`crate::auth::AuthRateLimits`]): one GCRA theoretical arrival time (TAT) per key, shared by
+/// [`crate::service::AuthRateLimits`]): one GCRA theoretical arrival time (TAT) per key, shared by
 /// every instance that shares the store. The arithmetic is the core's
 /// ([`crate::auth::gcra`]); a store only applies it atomically.
 #[async_trait]
@@ -412,10 +413,5 @@ impl Stores {
             rate_limits: Arc::new(store.clone()),
             health: Arc::new(store),
         }
-    }
-
-    /// A fresh embedded in-memory store.
-    pub fn memory() -> Self {
-        Self::single(crate::memory::MemoryStore::new())
     }
 }

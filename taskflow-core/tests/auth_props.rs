@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
 use taskflow_core::auth::csrf::CsrfTokens;
-use taskflow_core::auth::input::{LoginInput, RegisterInput};
+use taskflow_core::auth::input::{Credentials, Registration};
 use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
 use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
 use taskflow_core::auth::refresh::{RefreshToken, RefreshTokenKeys};
@@ -132,11 +132,8 @@ async fn refresh(
 async fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let clock = Arc::new(ManualClock::new(at(0)));
     let auth = service(clock.clone());
-    let register: RegisterInput = serde_json::from_value(serde_json::json!({
-        "email": "prop@example.com", "password": "correct horse battery"
-    }))
-    .expect("shape");
-    let registration = register.validate().expect("valid");
+    let registration =
+        Registration::parse("prop@example.com", "correct horse battery", None).expect("valid");
     let (_, first) = auth
         .register(registration, &ClientMeta::default())
         .await
@@ -148,12 +145,9 @@ async fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
         match op {
             Op::Login if logins < 2 => {
                 logins += 1;
-                let input = LoginInput {
-                    email: "prop@example.com".into(),
-                    password: "correct horse battery".into(),
-                };
+                let credentials = Credentials::parse("prop@example.com", "correct horse battery");
                 let (_, issued) = auth
-                    .login(input.validate().expect("valid"), &ClientMeta::default())
+                    .login(credentials.expect("valid"), &ClientMeta::default())
                     .await
                     .map_err(|e| TestCaseError::fail(format!("login: {e:?}")))?;
                 families.push(Family::new(issued));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use taskflow_core::auth::csrf::CsrfTokens;
-use taskflow_core::auth::input::{Credentials, LoginInput, RegisterInput};
+use taskflow_core::auth::input::{Credentials, Registration};
 use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
 use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
 use taskflow_core::auth::refresh::{RefreshToken, RefreshTokenKeys};
@@ -70,20 +70,12 @@ fn two_instances() -> (Harness, AuthService) {
     (h, other)
 }
 
-fn register_input(email: &str) -> RegisterInput {
-    serde_json::from_value(serde_json::json!({
-        "email": email, "password": "correct horse battery", "name": "Ada"
-    }))
-    .expect("valid shape")
+fn registration(email: &str) -> Registration {
+    Registration::parse(email, "correct horse battery", Some("Ada")).expect("valid")
 }
 
 fn credentials(email: &str, password: &str) -> Credentials {
-    LoginInput {
-        email: email.into(),
-        password: password.into(),
-    }
-    .validate()
-    .expect("valid email")
+    Credentials::parse(email, password).expect("valid email")
 }
 
 impl Harness {
@@ -92,9 +84,7 @@ impl Harness {
     }
 
     async fn register(&self, email: &str) -> IssuedSession {
-        let registration = register_input(email)
-            .validate()
-            .expect("valid registration");
+        let registration = registration(email);
         self.auth
             .register(registration, &ClientMeta::default())
             .await
@@ -139,9 +129,7 @@ async fn register_logs_in_and_me_returns_the_account() {
 async fn a_taken_email_is_refused() {
     let h = harness();
     h.register("ada@example.com").await;
-    let again = register_input(" ADA@example.com")
-        .validate()
-        .expect("valid");
+    let again = registration(" ADA@example.com");
     let err = h
         .auth
         .register(again, &ClientMeta::default())
@@ -505,12 +493,10 @@ async fn made_up_tokens_are_refused_before_any_storage_command() {
 #[tokio::test]
 async fn grace_window_zero_treats_any_replay_as_theft() {
     let h = harness();
-    let policy = SessionPolicy {
-        reuse_grace: Duration::ZERO,
-        ..SessionPolicy::default()
-    };
+    let mut policy = SessionPolicy::default();
+    policy.reuse_grace = Duration::ZERO;
     let auth = h.auth.clone().with_session_policy(policy);
-    let registration = register_input("ada@example.com").validate().expect("valid");
+    let registration = registration("ada@example.com");
     let (_, first) = auth
         .register(registration, &ClientMeta::default())
         .await
@@ -529,13 +515,11 @@ async fn grace_window_zero_treats_any_replay_as_theft() {
 #[tokio::test]
 async fn sessions_expire_when_idle_and_at_their_absolute_end() {
     let h = harness();
-    let policy = SessionPolicy {
-        absolute_ttl: Duration::from_secs(3000),
-        idle_ttl: Duration::from_secs(1000),
-        ..SessionPolicy::default()
-    };
+    let mut policy = SessionPolicy::default();
+    policy.absolute_ttl = Duration::from_secs(3000);
+    policy.idle_ttl = Duration::from_secs(1000);
     let auth = h.auth.clone().with_session_policy(policy);
-    let registration = register_input("ada@example.com").validate().expect("valid");
+    let registration = registration("ada@example.com");
     let (_, mut issued) = auth
         .register(registration, &ClientMeta::default())
         .await
@@ -645,10 +629,8 @@ async fn access_tokens_expire() {
 async fn weaker_stored_hashes_are_upgraded_on_login() {
     let h = harness();
     h.register("ada@example.com").await;
-    let stronger = Argon2Params {
-        memory_kib: 19_456 * 2,
-        ..Argon2Params::default()
-    };
+    let mut stronger = Argon2Params::default();
+    stronger.memory_kib = 19_456 * 2;
     let hasher = PasswordHasher::new(stronger, 1).expect("valid params");
     let upgraded = h.auth.clone().with_hasher(hasher);
     let login = || credentials("ada@example.com", "correct horse battery");
@@ -722,10 +704,9 @@ async fn revocation_is_immediate_here_and_within_the_cache_ttl_elsewhere() {
     for revocation in Revocation::ALL {
         let (h, other) = two_instances();
         // The grace window would answer the replay of the reuse case with its successor.
-        let auth = h.auth.clone().with_session_policy(SessionPolicy {
-            reuse_grace: Duration::ZERO,
-            ..SessionPolicy::default()
-        });
+        let mut policy = SessionPolicy::default();
+        policy.reuse_grace = Duration::ZERO;
+        let auth = h.auth.clone().with_session_policy(policy);
         let issued = h.register("ada@example.com").await;
         let token = &issued.access.token;
         assert!(auth.authenticate(token).await.is_ok(), "{revocation:?}");
@@ -799,11 +780,10 @@ async fn refused_session_checks_are_never_cached() {
 #[tokio::test]
 async fn a_cached_check_never_outlives_its_session() {
     let h = harness();
-    let auth = h.auth.clone().with_session_policy(SessionPolicy {
-        idle_ttl: Duration::from_secs(600),
-        ..SessionPolicy::default()
-    });
-    let registration = register_input("ada@example.com").validate().expect("valid");
+    let mut policy = SessionPolicy::default();
+    policy.idle_ttl = Duration::from_secs(600);
+    let auth = h.auth.clone().with_session_policy(policy);
+    let registration = registration("ada@example.com");
     let (_, issued) = auth
         .register(registration, &ClientMeta::default())
         .await

@@ -1,7 +1,11 @@
-//! The application: every service and policy an HTTP adapter needs, assembled once and shared
-//! (cheaply cloned) by all requests.
+//! The application: every service and policy an HTTP adapter needs, assembled once by
+//! [`AppBuilder`] and shared (cheaply cloned) by all requests.
+
+mod builder;
+mod secret;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use taskflow_core::Clock;
@@ -9,35 +13,42 @@ use taskflow_core::auth::refresh::RefreshTokenKeys;
 use taskflow_core::auth::session::SessionPolicy;
 use taskflow_core::auth::session_cache::SessionCacheConfig;
 use taskflow_core::auth::{
-    AccessTokenConfig, AccessTokens, AllowedOrigins, AuthRateLimits, CsrfGuard, CsrfTokens, KeySet,
-    PasswordHasher, RateLimitConfig, RateLimits, TrustedProxies,
+    AccessTokenConfig, AccessTokens, CsrfTokens, KeySet, PasswordHasher, RateLimitConfig,
+    RateLimits,
 };
 use taskflow_core::ports::StorageHealth;
 pub use taskflow_core::ports::Stores;
 use taskflow_core::query::{CursorCodec, CursorKey};
-use taskflow_core::service::{AuthService, AuthStores, TaskService};
+use taskflow_core::service::{AuthRateLimits, AuthService, AuthStores, TaskService};
 
+pub use builder::{AppBuilder, BuildError};
+pub use secret::{MIN_SECRET_BYTES, WeakSecret, check_secret};
+
+use crate::client_ip::TrustedProxies;
+use crate::context::RequestContext;
 use crate::cookies::CookiePolicy;
+use crate::csrf::{AllowedOrigins, CsrfGuard};
 
 /// Keys and token policies.
-pub struct Security {
+pub(crate) struct Security {
     /// JWT signing and verification keys.
-    pub jwt_keys: KeySet,
+    pub(crate) jwt_keys: KeySet,
     /// Issuer, audience and lifetime of access tokens.
-    pub access: AccessTokenConfig,
+    pub(crate) access: AccessTokenConfig,
     /// Refresh session lifetimes and reuse grace.
-    pub sessions: SessionPolicy,
+    pub(crate) sessions: SessionPolicy,
     /// How long and how many session checks this instance answers from memory.
-    pub session_cache: SessionCacheConfig,
+    pub(crate) session_cache: SessionCacheConfig,
     /// The password hasher.
-    pub hasher: PasswordHasher,
+    pub(crate) hasher: PasswordHasher,
     /// The deployment secret cursor, CSRF and refresh-token keys are derived from
     /// (domain-separated).
-    pub secret: SecretSlice<u8>,
+    pub(crate) secret: SecretSlice<u8>,
 }
 
-/// HTTP-level settings.
+/// HTTP-level settings, set with [`AppBuilder`] and read with [`App::settings`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Settings {
     /// Cookies with `Secure` and name prefixes.
     pub cookie_secure: bool,
@@ -51,11 +62,39 @@ pub struct Settings {
     pub allowed_origins: AllowedOrigins,
     /// Rate-limit quotas.
     pub rate_limits: RateLimitConfig,
-    /// Connections, timeouts, load shedding and TLS of the shared server
-    /// ([`serve`](crate::serve::serve)).
-    pub transport: crate::serve::Transport,
+    /// Load shedding, the request timeout and the HTTPS rule of the guard
+    /// ([`layers`](crate::layers)).
+    pub guard: GuardSettings,
     /// Who may read `GET /metrics`.
     pub metrics: MetricsAccess,
+    /// Values for whoever serves the app ([`AppBuilder::extension`]).
+    pub extensions: http::Extensions,
+}
+
+/// How the guard of [`layers`](crate::layers) treats requests. The defaults are those of [`GuardSettings::default`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GuardSettings {
+    /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered 503
+    /// `overloaded` with `Retry-After: 1` at once, never queued (`/health/live` is exempt).
+    /// Default 1024.
+    pub max_concurrent_requests: usize,
+    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`: longest time a handler may take (body read
+    /// included) before the request is answered 504 `timeout`. Default 30 s.
+    pub request_timeout: Duration,
+    /// The production profile: requests a trusted proxy forwarded over plain HTTP are
+    /// redirected or refused (see [`HttpsRuleLayer`](crate::layers::HttpsRuleLayer)). Default off.
+    pub require_forwarded_https: bool,
+}
+
+impl Default for GuardSettings {
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 1024,
+            request_timeout: Duration::from_secs(30),
+            require_forwarded_https: false,
+        }
+    }
 }
 
 /// Who may read `GET /metrics`; anyone else gets the 404 of an unknown route, so the
@@ -81,8 +120,9 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::none(),
             allowed_origins: AllowedOrigins::default(),
             rate_limits: RateLimitConfig::default(),
-            transport: crate::serve::Transport::default(),
+            guard: GuardSettings::default(),
             metrics: MetricsAccess::default(),
+            extensions: http::Extensions::new(),
         }
     }
 }
@@ -100,6 +140,11 @@ pub(crate) struct Inner {
     pub(crate) health: Arc<dyn StorageHealth>,
     pub(crate) access_ttl_secs: u64,
     pub(crate) metrics: crate::metrics::Metrics,
+    pub(crate) routes: crate::routes::Routes,
+    /// The host's identity, when the host authenticates users.
+    pub(crate) identity: Option<Arc<dyn crate::identity::Identity>>,
+    /// The OpenAPI document, rendered on first use.
+    pub(crate) openapi: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// The assembled application.
@@ -115,12 +160,19 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// A builder of an app over `stores` (see [`AppBuilder`]).
+    pub fn builder(stores: Stores) -> AppBuilder {
+        AppBuilder::new(stores)
+    }
+
     /// Assembles the services over `stores`.
-    pub fn new(
+    pub(crate) fn new(
         stores: Stores,
         security: Security,
         settings: Settings,
         clock: Arc<dyn Clock>,
+        routes: crate::routes::Routes,
+        identity: Option<Arc<dyn crate::identity::Identity>>,
     ) -> Self {
         let secret = security.secret.expose_secret();
         let cursors = CursorCodec::new(CursorKey::derive(secret));
@@ -157,17 +209,47 @@ impl App {
             limits: RateLimits::new(settings.rate_limits),
             auth_limits,
             csrf,
-            cookies: CookiePolicy::new(settings.cookie_secure),
+            cookies: CookiePolicy::new(settings.cookie_secure).with_refresh_path(
+                crate::routes::intern(&format!("{}/auth", routes.public_base())),
+            ),
             health: stores.health,
             access_ttl_secs,
             settings,
             metrics,
+            routes,
+            identity,
+            openapi: std::sync::OnceLock::new(),
         }))
     }
 
     /// The HTTP settings.
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// What the endpoints know of a request for `path` (as the adapter sees it, after any
+    /// mount prefix) received from `peer`: its route, request id, client address (behind the
+    /// trusted proxies) and tracing span.
+    pub fn request_context(
+        &self,
+        method: &http::Method,
+        path: &str,
+        headers: &http::HeaderMap,
+        peer: std::net::SocketAddr,
+    ) -> RequestContext {
+        let template = self.routes().find(path).map(|(template, _)| template);
+        let proxies = &self.settings().trusted_proxies;
+        RequestContext::read(self.routes(), proxies, method, template, headers, peer)
+    }
+
+    /// A value attached with [`AppBuilder::extension`].
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.settings.extensions.get::<T>()
+    }
+
+    /// The route table: the base path, the mount prefix and the routes served.
+    pub fn routes(&self) -> &crate::routes::Routes {
+        &self.0.routes
     }
 
     /// The metrics.
@@ -188,80 +270,5 @@ impl App {
     /// Releases the storage connections (at shutdown, after the last request).
     pub async fn close(&self) {
         self.0.health.close().await;
-    }
-}
-
-impl App {
-    /// Assembles the application the example servers run from `config` over `stores`.
-    ///
-    /// # Errors
-    /// [`ConfigError`](crate::config::ConfigError) when the JWT key cannot be built.
-    pub fn from_config(
-        config: &crate::config::Config,
-        stores: Stores,
-    ) -> Result<Self, crate::config::ConfigError> {
-        Self::from_config_with(config, stores, Arc::new(taskflow_core::SystemClock), None)
-    }
-
-    /// Like [`from_config`](Self::from_config) with the clock and, optionally, the JWT key set
-    /// replaced (for tests that move time, and deployments rotating keys).
-    ///
-    /// # Errors
-    /// [`ConfigError`](crate::config::ConfigError) when the JWT key cannot be built.
-    pub fn from_config_with(
-        config: &crate::config::Config,
-        stores: Stores,
-        clock: Arc<dyn Clock>,
-        jwt_keys: Option<KeySet>,
-    ) -> Result<Self, crate::config::ConfigError> {
-        use taskflow_core::auth::{Argon2Params, JwtKey};
-        let fail = |what: &str| crate::config::ConfigError::new(what);
-        let jwt_keys = if let Some(keys) = jwt_keys {
-            keys
-        } else {
-            let key = JwtKey::hs256("primary", config.jwt_secret_bytes())
-                .map_err(|_| fail("TASKFLOW_JWT_SECRET cannot be used as an HS256 key"))?;
-            KeySet::new(key, Vec::new()).map_err(|_| fail("invalid JWT key set"))?
-        };
-        let hasher = PasswordHasher::new(
-            Argon2Params::default(),
-            PasswordHasher::default_concurrency(),
-        )
-        .map_err(|_| fail("invalid password hashing parameters"))?;
-        let security = Security {
-            jwt_keys,
-            access: AccessTokenConfig {
-                ttl: config.access_ttl,
-                ..AccessTokenConfig::default()
-            },
-            sessions: SessionPolicy {
-                absolute_ttl: config.refresh_ttl,
-                reuse_grace: config.refresh_reuse_grace,
-                ..SessionPolicy::default()
-            },
-            session_cache: SessionCacheConfig::new(config.session_cache)
-                .map_err(|e| fail(&format!("TASKFLOW_SESSION_CACHE_MS: {e}")))?,
-            hasher,
-            secret: SecretSlice::from(config.jwt_secret_bytes().to_vec()),
-        };
-        let production = config.profile == crate::config::Profile::Production;
-        let settings = Settings {
-            cookie_secure: config.cookie_secure,
-            hsts: production,
-            body_limit: config.body_limit,
-            trusted_proxies: config.trusted_proxies.clone(),
-            allowed_origins: config.allowed_origins.clone(),
-            rate_limits: config.rate_limits,
-            transport: crate::serve::Transport {
-                require_forwarded_https: production,
-                ..config.transport.clone()
-            },
-            metrics: match (&config.metrics_token, production) {
-                (Some(token), _) => MetricsAccess::Bearer(token.clone()),
-                (None, true) => MetricsAccess::Hidden,
-                (None, false) => MetricsAccess::Open,
-            },
-        };
-        Ok(Self::new(stores, security, settings, clock))
     }
 }

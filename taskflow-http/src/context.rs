@@ -11,8 +11,15 @@ use http::{HeaderMap, Method};
 use taskflow_core::auth::session::ClientMeta;
 use taskflow_core::domain::UserId;
 
-use crate::app::App;
+use crate::client_ip::TrustedProxies;
 use crate::headers::{X_CSRF_TOKEN, X_FORWARDED_FOR_NAME, request_id};
+use crate::routes::{Endpoint, Routes, Template};
+
+/// The TCP peer of a request (the proxy's address behind a proxy): the shared connection
+/// server inserts it into every request's extensions, and the adapters and
+/// [`layers`](crate::layers) read it for client-IP resolution and the HTTPS rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
 
 /// One request, as the endpoints see it.
 #[derive(Debug, Clone)]
@@ -23,22 +30,32 @@ pub struct RequestContext {
     pub method: Method,
     /// The client's address (the peer, or from `X-Forwarded-For` behind a trusted proxy).
     pub client_ip: IpAddr,
-    /// The route template (metrics label).
+    /// The route's label for metrics and logs: its routed template (`/api/v1/tasks/{id}`),
+    /// or `other` when the path is no route.
     pub route: &'static str,
+    /// The route template the path matched, if any.
+    pub template: Option<Template>,
+    /// The endpoint the template and method name, if any.
+    pub endpoint: Option<Endpoint>,
     /// When the request arrived (for the latency histogram).
     pub started: Instant,
     /// The authenticated user, once known (for the request's log line).
     user: std::sync::OnceLock<UserId>,
     headers: HeaderMap,
+    /// What the host's middleware attached to the request (see [`Self::extensions`]).
+    pub(crate) extensions: http::Extensions,
     span: tracing::Span,
 }
 
 impl RequestContext {
-    /// Reads a request for `path` received from `peer`.
-    pub fn new(
-        app: &App,
+    /// Reads a request whose path matched `template` in `routes` (`None`: no route), received
+    /// from `peer`, with the client's address behind `proxies`. (The public way in is
+    /// [`App::request_context`](crate::App::request_context).)
+    pub(crate) fn read(
+        routes: &Routes,
+        proxies: &TrustedProxies,
         method: &Method,
-        path: &str,
+        template: Option<Template>,
         headers: &HeaderMap,
         peer: SocketAddr,
     ) -> Self {
@@ -48,13 +65,12 @@ impl RequestContext {
             .filter_map(|v| v.to_str().ok())
             .collect();
         let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-        let client_ip = app
-            .0
-            .settings
-            .trusted_proxies
-            .client_ip(peer.ip(), forwarded.as_deref());
+        let client_ip = proxies.client_ip(peer.ip(), forwarded.as_deref());
         let request_id = request_id(headers);
-        let route = crate::routes::template(path);
+        let route = routes.label(template);
+        let endpoint = template
+            .and_then(|template| routes.route(template, method).ok())
+            .map(|route| route.endpoint);
         // The template, never the raw path (ids), and the method's label, never a made-up
         // method (of any length); no header, cookie or body ever goes in.
         let span = tracing::info_span!(
@@ -71,9 +87,12 @@ impl RequestContext {
             method: method.clone(),
             client_ip,
             route,
+            template,
+            endpoint,
             started: Instant::now(),
             user: std::sync::OnceLock::new(),
             headers: headers.clone(),
+            extensions: http::Extensions::new(),
             span,
         }
     }
@@ -99,6 +118,12 @@ impl RequestContext {
     /// All headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
+    }
+
+    /// The request's extensions, as the adapter passed them on (axum's: what the host's
+    /// middleware inserted, its authenticated user say); empty for warp.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.extensions
     }
 
     /// Records who made the request, once authenticated.

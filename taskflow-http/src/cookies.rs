@@ -7,13 +7,15 @@
 use http::HeaderMap;
 use http::header::COOKIE;
 
-/// Where the refresh cookie is sent: only to the auth endpoints.
+/// Where the refresh cookie is sent by default: only to the auth endpoints.
 const REFRESH_PATH: &str = "/api/v1/auth";
 
 /// The cookie names and attributes in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CookiePolicy {
     secure: bool,
+    /// The refresh cookie's `Path`: the auth endpoints' path as clients see it.
+    refresh_path: &'static str,
 }
 
 /// One cookie to set.
@@ -21,16 +23,29 @@ pub struct CookiePolicy {
 pub enum CookieKind {
     /// The access JWT: `HttpOnly; SameSite=Lax; Path=/`.
     Access,
-    /// The refresh token: `HttpOnly; SameSite=Strict; Path=/api/v1/auth`.
+    /// The refresh token: `HttpOnly; SameSite=Strict; Path=/api/v1/auth` (the auth endpoints'
+    /// path under the app's base path and mount prefix).
     Refresh,
     /// The CSRF token, readable by scripts: `SameSite=Lax; Path=/`.
     Csrf,
 }
 
 impl CookiePolicy {
-    /// Cookies with (`true`) or without `Secure` and name prefixes.
+    /// Cookies with (`true`) or without `Secure` and name prefixes; the refresh cookie for
+    /// `/api/v1/auth`.
     pub const fn new(secure: bool) -> Self {
-        Self { secure }
+        Self {
+            secure,
+            refresh_path: REFRESH_PATH,
+        }
+    }
+
+    /// The same cookies with the refresh cookie sent only under `path` (the auth endpoints'
+    /// path as clients see it: `/tasks-app/api/v1/auth`).
+    #[must_use]
+    pub const fn with_refresh_path(mut self, path: &'static str) -> Self {
+        self.refresh_path = path;
+        self
     }
 
     /// The cookie name of `kind`.
@@ -49,7 +64,7 @@ impl CookiePolicy {
     pub fn set(self, kind: CookieKind, value: &str, max_age_secs: u64) -> String {
         let (http_only, same_site, path) = match kind {
             CookieKind::Access => ("; HttpOnly", "Lax", "/"),
-            CookieKind::Refresh => ("; HttpOnly", "Strict", REFRESH_PATH),
+            CookieKind::Refresh => ("; HttpOnly", "Strict", self.refresh_path),
             CookieKind::Csrf => ("", "Lax", "/"),
         };
         let secure = if self.secure { "; Secure" } else { "" };
@@ -100,6 +115,16 @@ mod tests {
             "__Host-taskflow_csrf=c; Secure; SameSite=Lax; Path=/; Max-Age=60"
         );
         assert!(p.clear(CookieKind::Access).ends_with("Max-Age=0"));
+    }
+
+    #[test]
+    fn the_refresh_cookie_follows_the_auth_endpoints() {
+        let p = CookiePolicy::new(true).with_refresh_path("/tasks-app/api/v1/auth");
+        assert_eq!(
+            p.set(CookieKind::Refresh, "r", 60),
+            "__Secure-taskflow_refresh=r; HttpOnly; Secure; SameSite=Strict; Path=/tasks-app/api/v1/auth; Max-Age=60"
+        );
+        assert!(p.set(CookieKind::Access, "a", 60).contains("; Path=/;"));
     }
 
     #[test]

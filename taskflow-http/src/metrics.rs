@@ -7,7 +7,7 @@
 //!
 //! Every label value comes from a fixed set, as `&'static str`: nothing a client sends
 //! becomes a label (each new value would be a new series, kept for the life of the process),
-//! and recording a request allocates nothing. The route is a template or `unmatched`, the
+//! and recording a request allocates nothing. The route is a template or `other`, the
 //! method one of the standard methods or `other` ([`method_label`]), the status the server's
 //! own answer; events, policies and kinds are the server's names.
 
@@ -166,7 +166,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Records one finished request: `route` is its template (or `unmatched`), `method` is
+    /// Records one finished request: `route` is its template (or `other`), `method` is
     /// labelled by [`method_label`].
     pub fn observe(&self, route: &'static str, method: &Method, status: u16, elapsed: Duration) {
         let method = method_label(method);
@@ -276,7 +276,7 @@ mod tests {
         let metrics = Metrics::default();
         for n in 0..100 {
             let method = Method::from_bytes(format!("M{n}").as_bytes()).unwrap();
-            metrics.observe("unmatched", &method, 404, Duration::from_millis(1));
+            metrics.observe("other", &method, 404, Duration::from_millis(1));
         }
         let text = metrics.render();
         let series = text
@@ -285,7 +285,7 @@ mod tests {
             .collect::<Vec<_>>();
         assert_eq!(
             series,
-            [r#"taskflow_http_requests_total{route="unmatched",method="other",status="404"} 100"#]
+            [r#"taskflow_http_requests_total{route="other",method="other",status="404"} 100"#]
         );
     }
 }

@@ -3,105 +3,20 @@
 //!
 //! It states every rule of the contract that JSON Schema can express (lengths, patterns,
 //! enumerations, formats, item counts, uniqueness, `additionalProperties: false` on request
-//! bodies; the bounds come from the domain types, see `taskflow_core::openapi`), the
+//! bodies; the bounds come from the domain types, see `crate::input::schema`), the
 //! credentials each operation takes (`security: []` where none), and the response headers a
 //! client can rely on. Its unit tests walk the served document and fail when it loses any of
 //! these properties.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi};
+use utoipa::{Modify, OpenApi};
 
+use crate::app::App;
 use crate::endpoints::{auth, ops, tasks};
-
-/// Query parameters of `GET /api/v1/tasks` (documentation only: parsing is
-/// `taskflow_core::query::TaskListParams`, which rejects anything else with 400).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub(crate) struct ListParams {
-    /// Only done (`true`) or open (`false`) tasks.
-    completed: Option<bool>,
-    /// Only tasks with this tag.
-    #[param(schema_with = taskflow_core::openapi::tag)]
-    tag: Option<String>,
-    /// Only tasks of this priority.
-    #[param(inline)]
-    priority: Option<taskflow_core::domain::Priority>,
-    /// Only tasks due strictly before this instant (RFC 3339). Tasks without a deadline never
-    /// match. With `due_after`, the half-open interval `[due_after, due_before)`; an empty or
-    /// reversed interval matches nothing.
-    #[param(format = DateTime)]
-    due_before: Option<String>,
-    /// Only tasks due at or after this instant (RFC 3339). Tasks without a deadline never match.
-    #[param(format = DateTime)]
-    due_after: Option<String>,
-    /// Case-insensitive substring of the title (not trimmed).
-    #[param(schema_with = taskflow_core::openapi::search_text)]
-    q: Option<String>,
-    /// Order: `created_at`, `due_at` or `updated_at`, `-` for descending (default `-created_at`).
-    /// Tasks without a deadline sort after all dated tasks in both directions; ties break on id.
-    #[param(inline)]
-    sort: Option<SortParam>,
-    /// Page size, 1..=100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u8>,
-    /// `next_cursor` of the previous page, with the same filter and sort. Opaque: a cursor from
-    /// another query or user, or an altered one, is 400 `invalid_cursor`; so is an empty one.
-    #[param(schema_with = taskflow_core::openapi::cursor)]
-    cursor: Option<String>,
-}
-
-/// The `{id}` of `/api/v1/tasks/{id}` (documentation only). A text that is not an id names no
-/// task: 404, as for another user's task.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub(crate) struct TaskPath {
-    /// Task id.
-    #[param(schema_with = taskflow_core::openapi::id)]
-    id: String,
-}
-
-/// The conditional request headers of a task read (documentation only).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-pub(crate) struct ReadConditions {
-    /// ETags the client holds: a match answers 304 without a body.
-    #[param(rename = "If-None-Match", nullable = false)]
-    if_none_match: Option<String>,
-}
-
-/// The conditional request header of a task update (documentation only).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-pub(crate) struct WriteConditions {
-    /// The `ETag` the change is based on (or `*`): when it does not name the current version,
-    /// 412 `precondition_failed` and nothing changes.
-    #[param(rename = "If-Match", nullable = false)]
-    if_match: Option<String>,
-}
-
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-enum SortParam {
-    #[schema(rename = "created_at")]
-    CreatedAt,
-    #[schema(rename = "-created_at")]
-    CreatedAtDesc,
-    #[schema(rename = "due_at")]
-    DueAt,
-    #[schema(rename = "-due_at")]
-    DueAtDesc,
-    #[schema(rename = "updated_at")]
-    UpdatedAt,
-    #[schema(rename = "-updated_at")]
-    UpdatedAtDesc,
-}
+use crate::routes::{Access, Anchor, Endpoint, Route, Routes, Template};
 
 /// The security schemes. Cookie names are those of the secure (default, production) cookie
 /// policy; with `TASKFLOW_COOKIE_SECURE=false` (development only) they lose their prefix.
@@ -173,7 +88,7 @@ impl Modify for Security {
     }
 }
 
-/// The answers the shared server may give to any request (`crate::serve::guard`): HTTPS
+/// The answers the shared server may give to any request (`crate::layers`): HTTPS
 /// required behind a proxy, an unexpected failure, load shedding and the request timeout.
 struct ServerResponses;
 
@@ -248,17 +163,97 @@ impl Modify for ServerResponses {
 )]
 struct ApiDoc;
 
-/// The document as JSON, built once.
-pub fn json() -> &'static [u8] {
-    static DOCUMENT: OnceLock<Vec<u8>> = OnceLock::new();
-    DOCUMENT.get_or_init(|| serde_json::to_vec(&document()).unwrap_or_default())
+/// The document of `app` as JSON, rendered on first use.
+pub fn json(app: &App) -> &[u8] {
+    app.0.openapi.get_or_init(|| {
+        let host_identity = app.0.identity.is_some();
+        serde_json::to_vec(&document(app.routes(), host_identity)).unwrap_or_default()
+    })
 }
 
-/// The generated document with its response headers.
-fn document() -> Value {
+/// The document of the routes `routes` serves: the annotated operations under their paths
+/// (base path and template, or their own root path), with their response headers; when a host
+/// mounts TaskFlow under a prefix, `servers` names it. With `host_identity` and without
+/// TaskFlow's own auth endpoints, the task operations state no TaskFlow credentials: the host
+/// authenticates them, as its own documentation says.
+pub fn document(routes: &Routes, host_identity: bool) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-    add_response_headers(&mut doc);
+    let annotated = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    // Sorted by path, each path's methods in the order utoipa wrote them: a change to the API
+    // reads as a small diff of the document.
+    let mut paths: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
+    let host_only = host_identity && !routes.iter().any(|r| r.access == Access::TaskFlowAuth);
+    if host_only {
+        if let Some(doc) = doc.as_object_mut() {
+            doc.remove("security");
+        }
+        if let Some(Value::String(description)) = doc.pointer_mut("/info/description") {
+            description.push_str(
+                " The task endpoints are authenticated by the application that serves them.",
+            );
+        }
+    }
+    for (path, item) in annotated {
+        let Value::Object(item) = item else { continue };
+        for (method, mut operation) in item {
+            let route = routes.iter().find(|route| {
+                route.path == path && route.method.as_str().eq_ignore_ascii_case(&method)
+            });
+            let Some(route) = route else { continue };
+            add_response_headers(routes, route, &mut operation);
+            if let Some(operation) = operation
+                .as_object_mut()
+                .filter(|_| host_only && route.access == Access::User)
+            {
+                operation.remove("security");
+            }
+            let template = Template {
+                anchor: route.anchor,
+                path: route.path,
+            };
+            paths
+                .entry(routes.routed_path(template))
+                .or_default()
+                .insert(method, operation);
+        }
+    }
+    doc["paths"] = paths
+        .into_iter()
+        .map(|(path, item)| (path, Value::Object(item)))
+        .collect();
+    // Where a host mounts TaskFlow: the paths are relative to it, as the routes are.
+    if !routes.mount_prefix().is_empty() {
+        doc["servers"] = json!([{ "url": routes.mount_prefix() }]);
+    }
+    follow_base_path(routes, &mut doc);
     doc
+}
+
+/// The descriptions that name a path of the API, with the app's base path and mount prefix
+/// (the annotations are written for the defaults).
+fn follow_base_path(routes: &Routes, doc: &mut Value) {
+    let public_base = routes.public_base();
+    if public_base == crate::routes::DEFAULT_BASE_PATH {
+        return;
+    }
+    let Some(schemes) = doc
+        .pointer_mut("/components/securitySchemes")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for scheme in schemes.values_mut() {
+        if let Some(Value::String(description)) = scheme.get_mut("description") {
+            *description = description.replace(
+                &format!("{}/", crate::routes::DEFAULT_BASE_PATH),
+                &format!("{public_base}/"),
+            );
+        }
+    }
 }
 
 /// One response header: every header documented here is sent on every response it is
@@ -267,10 +262,20 @@ fn header(description: &str, schema: &Value) -> Value {
     json!({ "description": description, "required": true, "schema": schema })
 }
 
-/// Adds the response headers clients rely on: `X-Request-Id` on every response, the cache
-/// policy, `ETag` and `Location` where the contract sets them, `Retry-After` on 429 and 503.
-/// (utoipa's header objects have no `required`, so this works on the JSON.)
-fn add_response_headers(doc: &mut Value) {
+/// A regular expression matching `text` literally (a base path: letters, digits, `-._~/`).
+fn literal(text: &str) -> String {
+    text.replace('.', "\\.")
+}
+
+/// Adds the response headers clients rely on to the operation of `route`: `X-Request-Id` on
+/// every response, the cache policy, `ETag` and `Location` where the contract sets them,
+/// `Retry-After` on 429 and 503. (utoipa's header objects have no `required`, so this works
+/// on the JSON.)
+fn add_response_headers(routes: &Routes, route: &Route, operation: &mut Value) {
+    let template = Template {
+        anchor: route.anchor,
+        path: route.path,
+    };
     let request_id = header(
         "The request's id: the client's `X-Request-Id` when it is 1..=64 of `[A-Za-z0-9._:-]`, a generated one otherwise.",
         &json!({ "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" }),
@@ -289,55 +294,44 @@ fn add_response_headers(doc: &mut Value) {
     );
     let location = header(
         "The new task's URL.",
-        &json!({ "type": "string", "pattern": "^/api/v1/tasks/[0-9a-f]{24}$" }),
+        &json!({ "type": "string", "pattern": format!("^{}/tasks/[0-9a-f]{{24}}$", literal(&routes.public_base())) }),
     );
     let retry_after = header(
         "Seconds to wait before trying again.",
         &json!({ "type": "string", "pattern": "^[0-9]+$" }),
     );
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+    let tasks = route.anchor == Anchor::BasePath && route.path.starts_with("/tasks");
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
         return;
     };
-    for (path, item) in paths.iter_mut() {
-        let Some(item) = item.as_object_mut() else {
+    for (status, response) in responses.iter_mut() {
+        let mut headers = vec![("X-Request-Id", &request_id)];
+        if template.is_auth() {
+            headers.push(("Cache-Control", &no_store));
+        }
+        if tasks && matches!(status.as_str(), "200" | "201" | "304") {
+            headers.push(("Cache-Control", &private));
+            headers.push(("ETag", &etag));
+        }
+        if route.endpoint == Endpoint::CreateTask && status == "201" {
+            headers.push(("Location", &location));
+        }
+        if matches!(status.as_str(), "429" | "503") {
+            headers.push(("Retry-After", &retry_after));
+        }
+        let Some(response) = response.as_object_mut() else {
             continue;
         };
-        for (method, operation) in item.iter_mut() {
-            let Some(responses) = operation
-                .get_mut("responses")
-                .and_then(Value::as_object_mut)
-            else {
-                continue;
-            };
-            for (status, response) in responses.iter_mut() {
-                let mut headers = vec![("X-Request-Id", &request_id)];
-                if path.starts_with("/api/v1/auth/") {
-                    headers.push(("Cache-Control", &no_store));
-                }
-                if path.starts_with("/api/v1/tasks")
-                    && matches!(status.as_str(), "200" | "201" | "304")
-                {
-                    headers.push(("Cache-Control", &private));
-                    headers.push(("ETag", &etag));
-                }
-                if path == "/api/v1/tasks" && method == "post" && status == "201" {
-                    headers.push(("Location", &location));
-                }
-                if matches!(status.as_str(), "429" | "503") {
-                    headers.push(("Retry-After", &retry_after));
-                }
-                let Some(response) = response.as_object_mut() else {
-                    continue;
-                };
-                let map = response
-                    .entry("headers")
-                    .or_insert_with(|| json!({}))
-                    .as_object_mut();
-                if let Some(map) = map {
-                    for (name, value) in headers {
-                        map.insert(name.to_owned(), value.clone());
-                    }
-                }
+        let map = response
+            .entry("headers")
+            .or_insert_with(|| json!({}))
+            .as_object_mut();
+        if let Some(map) = map {
+            for (name, value) in headers {
+                map.insert(name.to_owned(), value.clone());
             }
         }
     }

@@ -6,11 +6,11 @@ use http::{Response, StatusCode};
 use serde::Serialize;
 use taskflow_core::StorageError;
 use taskflow_core::auth::{CsrfError, RateDecision, RateLimited};
-use taskflow_core::domain::BodyError;
 use taskflow_core::error::{ErrorCode, ValidationErrors};
 use taskflow_core::service::{AuthError, TaskError};
 
 use crate::headers::{RATELIMIT, RATELIMIT_POLICY, set_rate_limit_headers};
+use crate::input::BodyError;
 use crate::metrics::AuthEvent;
 
 /// The media type of problem responses.
@@ -286,7 +286,8 @@ impl From<TaskError> for Problem {
             TaskError::PreconditionFailed => "The task has changed; fetch it again and retry.",
             TaskError::Conflict => "The task is being changed concurrently; retry.",
             TaskError::InvalidCursor => "The cursor does not belong to this query.",
-            TaskError::Storage(_) => storage_detail(e.code()),
+            // A failure of a kind added later: its code says what it is.
+            _ => storage_detail(e.code()),
         };
         Self::new(e.code(), detail)
     }
@@ -318,9 +319,8 @@ impl From<AuthError> for Problem {
             AuthError::Unauthorized => Self::new(e.code(), "Valid credentials are required."),
             AuthError::RefreshTokenReused => Self::new(e.code(), "Valid credentials are required.")
                 .with_auth_event(AuthEvent::RefreshReuseDetected),
-            AuthError::Hashing(_) | AuthError::Signing(_) | AuthError::Storage(_) => {
-                Self::new(e.code(), storage_detail(e.code()))
-            }
+            // Hashing, signing and storage failures, and kinds added later: by their code.
+            _ => Self::new(e.code(), storage_detail(e.code())),
         }
     }
 }

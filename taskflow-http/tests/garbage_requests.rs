@@ -6,7 +6,6 @@
 //! The inputs are bounded (bodies of a few KiB, short headers) so each case runs in bounded
 //! time; nothing here measures time.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::LazyLock;
 
@@ -17,10 +16,10 @@ use http::{HeaderMap, Method, Response};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use taskflow_core::error::ErrorCode;
-use taskflow_http::endpoints::{self, auth, ops, tasks};
-use taskflow_http::headers::settle_request_id;
-use taskflow_http::routes::{self, Endpoint, Miss};
-use taskflow_http::{App, RequestContext, Stores, cors};
+use taskflow_http::client_ip::TrustedProxies;
+use taskflow_http::csrf::AllowedOrigins;
+use taskflow_http::dispatch::{Head, answer};
+use taskflow_http::{App, Problem, Stores, cors};
 
 const EMAIL: &str = "garbage@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -45,49 +44,19 @@ fn peer() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 4000))
 }
 
-/// Dispatches one request as the adapters do: a preflight first, then the request id, the
-/// context, and the endpoint its route and method name (404/405 otherwise).
+/// Dispatches one request as the adapters do (`taskflow_http::dispatch::answer`: a preflight
+/// first, then the request id, the context, and the endpoint its route and method name;
+/// 404/405 otherwise).
 async fn dispatch(
     app: &App,
     method: &Method,
     path: &str,
     query: &str,
-    mut headers: HeaderMap,
+    headers: HeaderMap,
     body: &[u8],
 ) -> Response<Vec<u8>> {
-    if cors::is_preflight(method, &headers) {
-        return cors::preflight(app, &headers);
-    }
-    settle_request_id(&mut headers);
-    let ctx = RequestContext::new(app, method, path, &headers, peer());
-    let id = routes::task_id(path);
-    let work = async {
-        match routes::endpoint(ctx.route, method) {
-            Err(Miss::NotFound) => Err(ops::route_not_found()),
-            Err(Miss::MethodNotAllowed) => Err(ops::method_not_allowed(ctx.route)),
-            Ok(endpoint) => match endpoint {
-                Endpoint::Register => auth::register(app, &ctx, body).await,
-                Endpoint::Login => auth::login(app, &ctx, body).await,
-                Endpoint::Token => auth::token(app, &ctx, body).await,
-                Endpoint::Refresh => auth::refresh(app, &ctx).await,
-                Endpoint::Logout => auth::logout(app, &ctx).await,
-                Endpoint::LogoutAll => auth::logout_all(app, &ctx).await,
-                Endpoint::Me => auth::me(app, &ctx).await,
-                Endpoint::Csrf => auth::csrf(app, &ctx).await,
-                Endpoint::ListTasks => tasks::list(app, &ctx, query).await,
-                Endpoint::CreateTask => tasks::create(app, &ctx, body).await,
-                Endpoint::TaskStats => tasks::stats(app, &ctx).await,
-                Endpoint::GetTask => tasks::get(app, &ctx, id).await,
-                Endpoint::UpdateTask => tasks::update(app, &ctx, id, body).await,
-                Endpoint::DeleteTask => tasks::delete(app, &ctx, id).await,
-                Endpoint::Live => ops::live(),
-                Endpoint::Ready => ops::ready(app).await,
-                Endpoint::OpenApi => ops::openapi(),
-                Endpoint::Metrics => ops::metrics(app, &ctx),
-            },
-        }
-    };
-    endpoints::run(app, &ctx, work).await
+    let head = Head::new(method, path, query, headers, peer());
+    answer(app, head, std::future::ready(Ok::<_, Problem>(body))).await
 }
 
 fn json_headers() -> HeaderMap {
@@ -116,17 +85,19 @@ fn body_json(response: &Response<Vec<u8>>) -> Value {
 /// The app with a registered user, a browser session (cookies), a bearer token and a task.
 fn world() -> &'static World {
     static WORLD: LazyLock<World> = LazyLock::new(|| {
-        let vars: HashMap<String, String> = [
-            ("TASKFLOW_ALLOWED_ORIGINS", "https://app.example.com"),
-            ("TASKFLOW_TRUSTED_PROXIES", "127.0.0.0/8"),
-            ("TASKFLOW_AUTH_RATE_PER_MIN", "1000000"),
-            ("TASKFLOW_API_RATE_PER_MIN", "1000000"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let config = taskflow_http::config::Config::from_map(&vars).expect("a config");
-        let app = App::from_config(&config, Stores::memory()).expect("an app");
+        let unlimited = std::num::NonZeroU32::new(1_000_000).expect("not zero");
+        let limits = taskflow_core::auth::RateLimitConfig {
+            auth_per_minute: unlimited,
+            api_per_minute: unlimited,
+            ..taskflow_core::auth::RateLimitConfig::default()
+        };
+        let app = App::builder(Stores::memory())
+            .ephemeral_secret()
+            .allowed_origins(AllowedOrigins::parse("https://app.example.com").expect("origins"))
+            .trusted_proxies(TrustedProxies::parse("127.0.0.0/8").expect("proxies"))
+            .rate_limits(limits)
+            .build()
+            .expect("an app");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()

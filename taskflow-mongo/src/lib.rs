@@ -1,24 +1,4 @@
-//! MongoDB storage for TaskFlow: every repository port of `taskflow-core` on the official
-//! `mongodb` driver.
-//!
-//! ```no_run
-//! # async fn run() -> Result<(), taskflow_mongo::MongoError> {
-//! use taskflow_mongo::{MongoConfig, MongoStore};
-//!
-//! let store = MongoStore::connect(MongoConfig::new("mongodb://localhost:27017/")).await?;
-//! // `store` implements UserRepository, TaskRepository, SessionRepository,
-//! // LoginThrottleRepository, RateLimitRepository and StorageHealth; clones share one
-//! // connection pool.
-//! store.shutdown().await;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! Collections (`users`, `tasks`, `sessions` with each session's refresh-token family,
-//! `login_failures`, `rate_limits`) are mapped field by field (ids as `ObjectId`, instants as BSON dates, enums
-//! as strings); filters are built from validated core types only, so no client input can become
-//! an operator. Every task and session command carries `user_id` equality, so a sharded cluster
-//! routes it to one shard (see the crate README for shard keys).
+#![doc = include_str!("../README.md")]
 
 mod codec;
 mod config;

@@ -1,13 +1,12 @@
-//! The handler functions: each gets the request context (and the body, task id or query)
-//! from the dispatch, calls the shared endpoint of `taskflow-http` and renders the reply with
-//! `endpoints::finish`, which adds the headers every response carries and records metrics.
+//! What the dispatch needs of warp: the request body read within the limit, the response
+//! rendered as axum renders its own, and the safety net that turns any rejection into the
+//! problem the axum adapter would answer.
 
 use futures_util::{Stream, StreamExt as _};
 use taskflow_core::error::ErrorCode;
-use taskflow_http::endpoints::{self, Reply, auth, ops, tasks};
+use taskflow_http::endpoints::ops;
 use taskflow_http::headers::{request_id, set_common_headers};
-use taskflow_http::routes::Miss;
-use taskflow_http::{App, Problem, RequestContext, cors};
+use taskflow_http::{App, Problem, cors};
 use warp::http::header::CONTENT_LENGTH;
 use warp::http::{HeaderMap, Method};
 use warp::{Buf, Rejection};
@@ -30,14 +29,9 @@ where
     type Chunk = B;
 }
 
-/// Runs the handler's work in the request's span and renders its reply.
-async fn respond(app: &App, ctx: &RequestContext, work: impl Future<Output = Reply>) -> Response {
-    render(&ctx.method, endpoints::run(app, ctx, work).await)
-}
-
 /// The warp response of a rendered one. As axum does for routed responses, `Content-Length`
 /// is set from the body and a `HEAD` answer keeps the headers of the `GET` one without its body.
-fn render(method: &Method, mut response: warp::http::Response<Vec<u8>>) -> Response {
+pub(crate) fn render(method: &Method, mut response: warp::http::Response<Vec<u8>>) -> Response {
     let length = response.body().len();
     response
         .headers_mut()
@@ -52,11 +46,12 @@ fn render(method: &Method, mut response: warp::http::Response<Vec<u8>>) -> Respo
 /// Reads the body within the configured limit; over it (declared or streamed), the 413
 /// problem. A body that cannot be read is answered as the axum adapter does
 /// ([`ops::unreadable_body`]: 408 past the shared server's body read deadline, else 413).
-async fn read_body(app: &App, ctx: &RequestContext, body: impl Body) -> Result<Vec<u8>, Problem> {
+pub(crate) async fn read_body(
+    app: &App,
+    declared: Option<u64>,
+    body: impl Body,
+) -> Result<Vec<u8>, Problem> {
     let limit = app.settings().body_limit;
-    let declared = ctx
-        .header(&CONTENT_LENGTH)
-        .and_then(|value| value.parse::<u64>().ok());
     if declared.is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return Err(ops::payload_too_large(app));
     }
@@ -71,139 +66,6 @@ async fn read_body(app: &App, ctx: &RequestContext, body: impl Body) -> Result<V
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
-}
-
-/// Reads the body, then calls `endpoint` with it (or answers the 413 problem).
-async fn with_body(
-    app: &App,
-    ctx: &RequestContext,
-    body: impl Body,
-    endpoint: impl AsyncFnOnce(&App, &RequestContext, &[u8]) -> Reply,
-) -> Response {
-    let work = async {
-        match read_body(app, ctx, body).await {
-            Ok(bytes) => endpoint(app, ctx, &bytes).await,
-            Err(problem) => Err(problem),
-        }
-    };
-    respond(app, ctx, work).await
-}
-
-/// `POST /api/v1/auth/register`.
-pub(crate) async fn register(app: &App, ctx: &RequestContext, body: impl Body) -> Response {
-    with_body(app, ctx, body, auth::register).await
-}
-
-/// `POST /api/v1/auth/login`.
-pub(crate) async fn login(app: &App, ctx: &RequestContext, body: impl Body) -> Response {
-    with_body(app, ctx, body, auth::login).await
-}
-
-/// `POST /api/v1/auth/token`.
-pub(crate) async fn token(app: &App, ctx: &RequestContext, body: impl Body) -> Response {
-    with_body(app, ctx, body, auth::token).await
-}
-
-/// `POST /api/v1/auth/refresh`.
-pub(crate) async fn refresh(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, auth::refresh(app, ctx)).await
-}
-
-/// `GET /api/v1/auth/csrf`.
-pub(crate) async fn csrf(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, auth::csrf(app, ctx)).await
-}
-
-/// `POST /api/v1/auth/logout`.
-pub(crate) async fn logout(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, auth::logout(app, ctx)).await
-}
-
-/// `POST /api/v1/auth/logout-all`.
-pub(crate) async fn logout_all(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, auth::logout_all(app, ctx)).await
-}
-
-/// `GET /api/v1/auth/me`.
-pub(crate) async fn me(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, auth::me(app, ctx)).await
-}
-
-/// `POST /api/v1/tasks`.
-pub(crate) async fn create_task(app: &App, ctx: &RequestContext, body: impl Body) -> Response {
-    with_body(app, ctx, body, tasks::create).await
-}
-
-/// `GET /api/v1/tasks?…`.
-pub(crate) async fn list_tasks(app: &App, ctx: &RequestContext, query: &str) -> Response {
-    respond(app, ctx, tasks::list(app, ctx, query)).await
-}
-
-/// `GET /api/v1/tasks/stats`.
-pub(crate) async fn task_stats(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, tasks::stats(app, ctx)).await
-}
-
-/// `GET /api/v1/tasks/{id}`.
-pub(crate) async fn get_task(app: &App, ctx: &RequestContext, id: &str) -> Response {
-    respond(app, ctx, tasks::get(app, ctx, id)).await
-}
-
-/// `PATCH /api/v1/tasks/{id}`.
-pub(crate) async fn update_task(
-    app: &App,
-    ctx: &RequestContext,
-    id: &str,
-    body: impl Body,
-) -> Response {
-    let endpoint = async |app: &App, ctx: &RequestContext, bytes: &[u8]| {
-        tasks::update(app, ctx, id, bytes).await
-    };
-    with_body(app, ctx, body, endpoint).await
-}
-
-/// `DELETE /api/v1/tasks/{id}`.
-pub(crate) async fn delete_task(app: &App, ctx: &RequestContext, id: &str) -> Response {
-    respond(app, ctx, tasks::delete(app, ctx, id)).await
-}
-
-/// `GET /health/live`.
-pub(crate) async fn live(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, async { ops::live() }).await
-}
-
-/// `GET /health/ready`.
-pub(crate) async fn ready(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, ops::ready(app)).await
-}
-
-/// `GET /api/v1/openapi.json`.
-pub(crate) async fn openapi(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, async { ops::openapi() }).await
-}
-
-/// `GET /metrics`.
-pub(crate) async fn metrics(app: &App, ctx: &RequestContext) -> Response {
-    respond(app, ctx, async { ops::metrics(app, ctx) }).await
-}
-
-/// A CORS preflight: the shared answer and the common headers (it is not an API request, so
-/// it is not counted in the metrics, as with axum).
-pub(crate) fn preflight(app: &App, headers: &HeaderMap) -> Response {
-    let id = request_id(headers);
-    let mut response = cors::preflight(app, headers);
-    set_common_headers(response.headers_mut(), &id, app.settings().hsts);
-    render(&Method::OPTIONS, response)
-}
-
-/// A request that names no endpoint: 405 when the path is a route (with `Allow`), 404
-/// otherwise.
-pub(crate) async fn fallback(app: &App, ctx: &RequestContext, miss: Miss) -> Response {
-    let problem = match miss {
-        Miss::NotFound => ops::route_not_found(),
-        Miss::MethodNotAllowed => ops::method_not_allowed(ctx.route),
-    };
-    respond(app, ctx, async { Err(problem) }).await
 }
 
 /// The safety net: any rejection that got past the dispatch (none does, as the filter is
@@ -262,17 +124,16 @@ fn problem_of(app: &App, rejection: &Rejection) -> Problem {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use serde_json::Value;
     use taskflow_http::Stores;
-    use taskflow_http::config::Config;
 
     use super::*;
 
     fn app() -> App {
-        let config = Config::from_map(&HashMap::new()).unwrap();
-        App::from_config(&config, Stores::memory()).unwrap()
+        App::builder(Stores::memory())
+            .ephemeral_secret()
+            .build()
+            .unwrap()
     }
 
     /// The safety net's answer to `rejection`: status and code, once the checks every answer

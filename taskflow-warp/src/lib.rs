@@ -1,32 +1,40 @@
-//! The TaskFlow HTTP API on warp.
-//!
-//! [`routes`] gives a filter that anyone can mount in their own warp server, and [`serve`] runs
-//! it on an already-bound listener until a shutdown signal. The one filter (in `filters`)
-//! only reads the request, the dispatch (in `dispatch`) routes it with one decision, and the
-//! handlers (in `handlers`) call the shared endpoints of `taskflow-http`, which own every
-//! behaviour of the API; so this adapter answers byte-for-byte what the axum adapter answers.
+#![doc = include_str!("../README.md")]
 
-use std::future::Future;
+use std::convert::Infallible;
 
 use taskflow_http::App;
+use warp::{Filter as _, Rejection};
 
 mod dispatch;
 mod filters;
 mod handlers;
 
-pub use filters::routes;
+pub use filters::{fallback, routes};
 pub use taskflow_http;
 
-/// Serves the API over `app` on `listener` on the shared server of `taskflow-http`
-/// ([`taskflow_http::serve::serve`]: TLS, timeouts, load shedding, connection limits, as the
-/// app's settings say) until `shutdown` resolves, then drains the requests in flight.
-///
-/// Connection errors are logged by the server, so there is nothing to return.
-pub async fn serve(
+/// The whole API over `app` as a tower service, for a server that runs tower services (the
+/// connection server of `taskflow-server`, hyper with `hyper-util`).
+pub fn service<B>(
     app: App,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let service = warp::service(routes(app.clone()));
-    taskflow_http::serve::serve(app, listener, service, shutdown).await;
+) -> impl tower_service::Service<
+    http::Request<B>,
+    Response = warp::reply::Response,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ Sync
++ 'static
+where
+    B: http_body::Body + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let net = app.clone();
+    let api = routes(app.clone())
+        .or(fallback(app))
+        // The safety net: nothing gets past the fallback, as the filters are built.
+        .recover(move |rejection: Rejection| {
+            std::future::ready(Ok::<_, Infallible>(handlers::rejection(&net, &rejection)))
+        });
+    warp::service(api)
 }

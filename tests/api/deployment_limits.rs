@@ -14,7 +14,7 @@ use reqwest::header::HeaderMap;
 use serde_json::json;
 use taskflow::core::testkit::DownStore;
 use taskflow::core::{Clock, ManualClock, SystemClock};
-use taskflow::http::{App, Stores};
+use taskflow::http::Stores;
 
 use crate::helpers::*;
 
@@ -53,7 +53,7 @@ async fn deployment(vars: &[(&str, &str)], clock: &Arc<ManualClock>) -> Vec<Test
     let mut instances = Vec::new();
     for stores in deployment_stores(INSTANCES).await {
         let clock: Arc<dyn Clock> = clock.clone();
-        let app = App::from_config_with(&config, stores, clock, None).expect("app");
+        let app = config.app_with(stores, clock, None).expect("app");
         instances.push(TestApp::serve(Adapter::from_env(), app).await);
     }
     instances

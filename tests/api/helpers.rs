@@ -11,8 +11,8 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use taskflow::core::auth::KeySet;
 use taskflow::core::{Clock, ManualClock, SystemClock};
-use taskflow::http::config::Config;
 use taskflow::http::{App, Stores};
+use taskflow::server::Config;
 
 pub use crate::assertions::*;
 use crate::deployment::{self, Deployment, Instance, Topology};
@@ -448,7 +448,7 @@ impl Spawn {
         match self.topology {
             Topology::Single => {
                 let config = TestApp::config(vars);
-                let app = App::from_config_with(&config, stores, clock, keys).expect("app");
+                let app = config.app_with(stores, clock, keys).expect("app");
                 TestApp::serve(Adapter::from_env(), app).await
             }
             Topology::Balanced => {
@@ -478,7 +478,9 @@ impl Spawn {
         let apps = stores
             .into_iter()
             .map(|stores| {
-                App::from_config_with(&config, stores, clock.clone(), keys.clone()).expect("app")
+                config
+                    .app_with(stores, clock.clone(), keys.clone())
+                    .expect("app")
             })
             .collect();
         let deployment = Deployment::start(apps).await;
@@ -513,10 +515,14 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     match adapter {
-        Adapter::Axum => taskflow::axum::serve(app, listener, shutdown)
-            .await
-            .expect("axum serve"),
-        Adapter::Warp => taskflow::warp::serve(app, listener, shutdown).await,
+        Adapter::Axum => {
+            let service = taskflow::axum::service(app.clone());
+            taskflow::server::serve(app, listener, service, shutdown).await;
+        }
+        Adapter::Warp => {
+            let service = taskflow::warp::service(app.clone());
+            taskflow::server::serve(app, listener, service, shutdown).await;
+        }
     }
 }
 

@@ -639,7 +639,7 @@ async fn made_up_methods_are_refused_alike_and_never_become_metric_labels() {
     let other =
         r#"taskflow_http_requests_total{route="/api/v1/tasks",method="other",status="405"}"#;
     assert_eq!(metric(&after, other), Some(301.0), "{after}");
-    let nowhere = r#"taskflow_http_requests_total{route="unmatched",method="other",status="404"}"#;
+    let nowhere = r#"taskflow_http_requests_total{route="other",method="other",status="404"}"#;
     assert_eq!(metric(&after, nowhere), Some(10.0), "{after}");
 }
 

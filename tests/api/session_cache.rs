@@ -11,7 +11,6 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde_json::json;
 use taskflow::core::{Clock as _, ManualClock, SystemClock};
-use taskflow::http::App;
 
 use crate::helpers::*;
 
@@ -21,7 +20,7 @@ const ME: &str = "/api/v1/auth/me";
 async fn two_instances(vars: &[(&str, &str)], clock: &Arc<ManualClock>) -> (TestApp, TestApp) {
     let config = TestApp::config(vars);
     let (first, second) = shared_test_stores().await;
-    let app = |stores| App::from_config_with(&config, stores, clock.clone(), None).expect("app");
+    let app = |stores| config.app_with(stores, clock.clone(), None).expect("app");
     let adapter = Adapter::from_env();
     (
         TestApp::serve(adapter, app(first)).await,

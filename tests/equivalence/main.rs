@@ -16,8 +16,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use taskflow::http::config::Config;
-use taskflow::http::{App, Stores};
+use taskflow::http::Stores;
+use taskflow::server::Config;
 
 mod normalise;
 mod script;
@@ -51,17 +51,29 @@ async fn spawn(adapter: Adapter) -> String {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let config = Config::from_map(&vars).expect("valid test configuration");
-    let app = App::from_config(&config, Stores::memory()).expect("app");
+    let app = config.app(Stores::memory()).expect("app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address: SocketAddr = listener.local_addr().expect("address");
     match adapter {
         Adapter::Axum => {
-            tokio::spawn(taskflow::axum::serve(app, listener, std::future::pending()));
+            let service = taskflow::axum::service(app.clone());
+            tokio::spawn(taskflow::server::serve(
+                app,
+                listener,
+                service,
+                std::future::pending(),
+            ));
         }
         Adapter::Warp => {
-            tokio::spawn(taskflow::warp::serve(app, listener, std::future::pending()));
+            let service = taskflow::warp::service(app.clone());
+            tokio::spawn(taskflow::server::serve(
+                app,
+                listener,
+                service,
+                std::future::pending(),
+            ));
         }
     }
     format!("http://{address}")

@@ -93,6 +93,7 @@ pub struct AccessClaims {
 /// Why a token could not be issued or was refused. Messages never include the token or keys;
 /// the HTTP layer answers every verification failure with the same 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     /// Not a JWT, an unsupported or `none` algorithm, or claims missing or of the wrong shape.
     #[error("the token is malformed")]

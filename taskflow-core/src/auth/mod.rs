@@ -1,8 +1,8 @@
 //! Authentication and abuse controls, framework-agnostic: passwords, access tokens, refresh
-//! sessions, CSRF, client IPs, rate limits and login throttling. The HTTP adapters only wire
-//! these to requests and responses.
+//! sessions, CSRF tokens, rate limits (keyed by client networks) and login throttling. The
+//! HTTP layer reads requests (cookies, headers, the client's address behind proxies, origins)
+//! and calls these.
 
-pub mod client_ip;
 pub mod client_net;
 pub mod csrf;
 pub mod gcra;
@@ -15,10 +15,10 @@ pub mod session;
 pub mod session_cache;
 pub mod throttle;
 
-pub use client_ip::{TrustedProxies, TrustedProxyError};
 pub use client_net::ClientNet;
-pub use csrf::{AllowedOrigins, CsrfError, CsrfGuard, CsrfTokens, OriginError, is_unsafe_method};
+pub use csrf::{CsrfError, CsrfTokens};
 pub use gcra::{Gcra, GcraUpdate, RateLimitKey};
+pub use input::{Credentials, Registration};
 pub use jwt::{
     AccessClaims, AccessTokenConfig, AccessTokens, IssuedAccessToken, JwtAlgorithm, JwtKey,
     KeyError, KeySet, TokenError,
@@ -27,4 +27,4 @@ pub use password::{
     Argon2Params, Password, PasswordConfigError, PasswordError, PasswordHashError, PasswordHasher,
     Verification,
 };
-pub use rate_limit::{AuthRateLimits, RateDecision, RateLimitConfig, RateLimited, RateLimits};
+pub use rate_limit::{RateDecision, RateLimitConfig, RateLimited, RateLimits};

@@ -37,6 +37,7 @@ pub struct Password(SecretString);
 
 /// Why a text is not an acceptable password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PasswordError {
     /// Fewer than [`Password::MIN_CHARS`] characters.
     #[error("must be at least 8 characters")]
@@ -80,6 +81,7 @@ impl fmt::Debug for Password {
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Argon2Params {
     /// Memory per hash, in KiB.
     pub memory_kib: u32,
@@ -131,6 +133,7 @@ impl Default for Argon2Params {
 
 /// Why a password hasher cannot be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PasswordConfigError {
     /// `memory_kib` below the OWASP minimum.
     #[error("argon2 memory must be at least 19456 KiB")]
@@ -152,6 +155,7 @@ pub enum PasswordConfigError {
 /// Why hashing or verifying failed (as opposed to a wrong password, which is
 /// [`Verification::Invalid`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PasswordHashError {
     /// The stored hash is not a PHC string of a supported argon2 variant.
     #[error("the stored password hash is malformed or unsupported")]

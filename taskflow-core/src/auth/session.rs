@@ -20,6 +20,7 @@ use crate::domain::{SessionId, UserId};
 
 /// Lifetimes and the reuse grace window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionPolicy {
     /// A session ends this long after login, however active (default 14 days).
     pub absolute_ttl: Duration,

@@ -16,6 +16,7 @@ use crate::clock::Timestamp;
 
 /// How failures translate into delays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ThrottlePolicy {
     /// Failures allowed before any delay (default 5).
     pub free_failures: u32,

@@ -1,13 +1,12 @@
-//! The domain model: validated value types, the task and user entities, and the raw input
-//! shapes that adapters parse into them.
+//! The domain model: validated value types and the task and user entities, with the validated
+//! inputs the services take ([`NewTask`], [`TaskPatch`]); the wire format they are read from is
+//! the HTTP layer's.
 
 pub mod ids;
-pub mod input;
 pub mod task;
 pub mod user;
 
 pub use ids::{InvalidId, SessionId, TaskId, UserId};
-pub use input::{BodyError, NewTaskInput, TaskPatchInput, from_json_object};
 pub use task::{
     DescriptionError, NewTask, Priority, PriorityError, Tag, TagError, Tags, TagsError, Task,
     TaskDescription, TaskPatch, TaskTitle, TitleError,

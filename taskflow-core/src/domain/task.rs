@@ -20,6 +20,7 @@ pub struct TaskTitle(Arc<str>);
 
 /// Why a text is not a title.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TitleError {
     /// Empty after trimming.
     #[error("must not be empty")]
@@ -61,6 +62,7 @@ pub struct TaskDescription(Arc<str>);
 
 /// Why a text is not a description.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DescriptionError {
     /// Over 10000 characters.
     #[error("must be at most 10000 characters")]
@@ -90,7 +92,6 @@ impl TaskDescription {
 
 /// How urgent a task is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// `low`
@@ -147,6 +148,7 @@ pub struct Tag(Arc<str>);
 
 /// Why a text is not a tag.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TagError {
     /// Empty.
     #[error("must not be empty")]
@@ -196,6 +198,7 @@ pub struct Tags(Arc<[Tag]>);
 
 /// Why a list is not a valid tag set (per-tag errors are reported per element).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TagsError {
     /// More than 20 tags.
     #[error("must have at most 20 tags")]

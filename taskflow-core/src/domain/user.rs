@@ -15,6 +15,7 @@ pub struct Email(String);
 
 /// Why a text is not an email address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EmailError {
     /// Empty after trimming.
     #[error("must not be empty")]
@@ -72,6 +73,7 @@ pub struct DisplayName(String);
 
 /// Why a text is not a display name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DisplayNameError {
     /// Empty after trimming.
     #[error("must not be empty")]

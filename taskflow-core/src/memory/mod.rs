@@ -15,7 +15,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 
 use crate::error::StorageError;
-use crate::ports::StorageHealth;
+use crate::ports::{StorageHealth, Stores};
 
 /// The in-memory store; cheap to clone, clones share the same data.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +31,14 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl Stores {
+    /// A fresh embedded in-memory store behind every port. (Defined with the store rather
+    /// than the ports, so the ports know no implementation of theirs.)
+    pub fn memory() -> Self {
+        Self::single(MemoryStore::new())
     }
 }
 

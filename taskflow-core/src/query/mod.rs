@@ -2,12 +2,10 @@
 //! walks, and the raw query parameters adapters parse into a [`TaskQuery`].
 
 mod cursor;
-mod params;
 
 use std::cmp::Ordering;
 
 pub use cursor::{CursorCodec, CursorError, CursorKey, CursorToken, Position};
-pub use params::TaskListParams;
 
 use crate::clock::Timestamp;
 use crate::domain::{Priority, Tag, Task};
@@ -20,6 +18,7 @@ pub struct SearchText {
 
 /// Why a text is not a search text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SearchTextError {
     /// Empty.
     #[error("must not be empty")]
@@ -265,7 +264,6 @@ pub struct TaskPage {
 
 /// Counts over one user's tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskStats {
     /// Every task.
     pub total: u64,

@@ -38,6 +38,7 @@ use crate::ports::{InsertUserError, LoginThrottleRepository, SessionRepository, 
 
 /// Why an authentication operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// Registration with an email that has an account.
     #[error("the email is already registered")]

@@ -15,6 +15,7 @@ const MAX_UPDATE_ATTEMPTS: usize = 8;
 
 /// Why a task operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TaskError {
     /// No such task for this user (whether it exists for someone else is not said).
     #[error("task not found")]

@@ -10,9 +10,10 @@ use std::time::Duration;
 use super::{Repositories, at};
 use crate::auth::client_net::ClientNet;
 use crate::auth::gcra::Gcra;
-use crate::auth::rate_limit::{AuthRateLimits, RateDecision, RateLimitConfig};
+use crate::auth::rate_limit::{RateDecision, RateLimitConfig};
 use crate::clock::ManualClock;
 use crate::domain::{Email, UserId};
+use crate::service::AuthRateLimits;
 
 fn limits(repos: &Repositories, per_minute: u32) -> (AuthRateLimits, Arc<ManualClock>) {
     let config = RateLimitConfig {

@@ -12,7 +12,6 @@
 
 use http::StatusCode;
 use http::header::{HeaderValue, SET_COOKIE};
-use taskflow_core::auth::input::{LoginInput, RegisterInput, TokenGrantInput};
 use taskflow_core::auth::refresh::RefreshToken;
 use taskflow_core::auth::{ClientNet, CsrfError, RateDecision};
 use taskflow_core::domain::Email;
@@ -24,6 +23,7 @@ use crate::app::App;
 use crate::context::RequestContext;
 use crate::cookies::CookieKind;
 use crate::headers::{NO_STORE, set_cache_control};
+use crate::input::{LoginInput, RegisterInput, TokenGrantInput};
 use crate::metrics::AuthEvent;
 use crate::problem::Problem;
 use crate::views::{
@@ -104,10 +104,10 @@ fn no_store(mut response: http::Response<Vec<u8>>) -> http::Response<Vec<u8>> {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/register",
+    path = "/auth/register",
     tag = "auth",
     security(),
-    request_body = taskflow_core::auth::input::RegisterInput,
+    request_body = crate::input::RegisterInput,
     responses((status = 201, description = "Registered and logged in; sets the session cookies", body = crate::views::RegisterView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 409, description = "Email taken", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
@@ -140,10 +140,10 @@ pub async fn register(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/login",
+    path = "/auth/login",
     tag = "auth",
     security(),
-    request_body = taskflow_core::auth::input::LoginInput,
+    request_body = crate::input::LoginInput,
     responses((status = 200, description = "Logged in; sets the session cookies", body = crate::views::LoginView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
@@ -171,10 +171,10 @@ pub async fn login(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/token",
+    path = "/auth/token",
     tag = "auth",
     security(),
-    request_body = taskflow_core::auth::input::TokenGrantInput,
+    request_body = crate::input::TokenGrantInput,
     responses((status = 200, description = "Tokens for non-browser clients", body = crate::views::TokenView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
@@ -213,7 +213,7 @@ pub async fn token(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/refresh",
+    path = "/auth/refresh",
     tag = "auth",
     security(("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 200, description = "Rotated cookies", body = crate::views::RefreshView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
@@ -268,7 +268,7 @@ pub async fn refresh(app: &App, ctx: &RequestContext) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/auth/csrf",
+    path = "/auth/csrf",
     tag = "auth",
     security(("bearer" = []), ("cookie" = []), ("refreshCookie" = [])),
     responses((status = 200, description = "The CSRF token of the caller's session", body = crate::views::CsrfView<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "`Origin` is not an allowed origin", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
@@ -310,7 +310,7 @@ pub async fn csrf(app: &App, ctx: &RequestContext) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/logout",
+    path = "/auth/logout",
     tag = "auth",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = []), ("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 204, description = "Session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
@@ -340,7 +340,7 @@ pub async fn logout(app: &App, ctx: &RequestContext) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/logout-all",
+    path = "/auth/logout-all",
     tag = "auth",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses((status = 204, description = "Every session revoked, cookies cleared"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
@@ -360,7 +360,7 @@ pub async fn logout_all(app: &App, ctx: &RequestContext) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/auth/me",
+    path = "/auth/me",
     tag = "auth",
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The account", body = crate::views::UserEnvelope<'static>), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))

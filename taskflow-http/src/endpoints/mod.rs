@@ -20,10 +20,16 @@ use crate::cookies::CookieKind;
 use crate::headers::{set_common_headers, set_rate_limit_headers};
 use crate::metrics::AuthEvent;
 use crate::problem::Problem;
+use crate::routes::Endpoint;
 use tracing::Instrument as _;
 
 /// What an endpoint answers.
 pub type Reply = Result<Response<Vec<u8>>, Problem>;
+
+/// The response extension by which an endpoint asks for compression (pages of tasks; see
+/// [`layers::compress`](crate::layers::compress)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compressible;
 
 /// Runs `endpoint` inside the request's span (so every event of its services and storage
 /// calls belongs to the request) and renders its reply with [`finish`]. Adapters pass the
@@ -48,7 +54,7 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
         }
         let event = problem
             .auth_event()
-            .or_else(|| AuthEvent::of_rejection(ctx.route, problem.code()));
+            .or_else(|| AuthEvent::of_rejection(ctx.endpoint, problem.code()));
         if let Some(event) = event {
             app.0.metrics.auth_event(event);
         }
@@ -57,7 +63,7 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
     });
     set_common_headers(response.headers_mut(), &ctx.request_id, app.0.settings.hsts);
     crate::cors::decorate(app, ctx.headers(), response.headers_mut());
-    if ctx.route.starts_with("/api/v1/auth/") {
+    if ctx.template.is_some_and(crate::routes::Template::is_auth) {
         // Every auth answer, errors included, is about credentials: never stored.
         crate::headers::set_cache_control(response.headers_mut(), crate::headers::NO_STORE);
     }
@@ -69,8 +75,6 @@ pub fn finish(app: &App, ctx: &RequestContext, reply: Reply) -> Response<Vec<u8>
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     ctx.span().record("status", status);
     ctx.span().record("latency_ms", latency_ms);
-    #[cfg(feature = "sentry")]
-    crate::error_tracking::report(ctx, status);
     // One line per request; never an email, token or password (the user by id only).
     tracing::info!(
         request_id = %ctx.request_id,
@@ -138,6 +142,45 @@ pub(crate) async fn authenticate(app: &App, ctx: &RequestContext) -> Result<Call
     Ok(Caller { principal, limit })
 }
 
+/// The user a task endpoint works for and the rate-limit state it consumed: the host's
+/// identity when the app has one (see [`identity`](crate::identity)), else TaskFlow's own
+/// authentication ([`authenticate`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct User {
+    pub(crate) user_id: taskflow_core::domain::UserId,
+    pub(crate) limit: RateDecision,
+}
+
+/// The user of a task endpoint's request; see [`User`].
+pub(crate) async fn user(app: &App, ctx: &RequestContext) -> Result<User, Problem> {
+    let Some(identity) = &app.0.identity else {
+        let caller = authenticate(app, ctx).await?;
+        return Ok(User {
+            user_id: caller.principal.user_id,
+            limit: caller.limit,
+        });
+    };
+    let user_id = match identity.identify(ctx).await? {
+        Some(user_id) => user_id,
+        // TaskFlow's own credentials, where its auth endpoints are mounted beside the host's.
+        None if app
+            .routes()
+            .iter()
+            .any(|route| route.endpoint == Endpoint::Login) =>
+        {
+            let caller = authenticate(app, ctx).await?;
+            return Ok(User {
+                user_id: caller.principal.user_id,
+                limit: caller.limit,
+            });
+        }
+        None => return Err(unauthorized()),
+    };
+    let limit = app.0.limits.check_api_user(&user_id).into_result()?;
+    ctx.set_user(user_id);
+    Ok(User { user_id, limit })
+}
+
 pub(crate) fn check_csrf(
     app: &App,
     ctx: &RequestContext,
@@ -177,7 +220,7 @@ pub(crate) fn body<T: serde::de::DeserializeOwned>(
             "The body must be application/json.",
         ));
     }
-    Ok(taskflow_core::domain::from_json_object(bytes)?)
+    Ok(crate::input::from_json_object(bytes)?)
 }
 
 /// Adds the rate-limit headers of an admitted request.

@@ -14,6 +14,7 @@ use super::{Reply, json};
 use crate::app::{App, MetricsAccess};
 use crate::context::RequestContext;
 use crate::problem::Problem;
+use crate::routes::Template;
 
 /// How long readiness waits for storage before calling it unavailable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -87,12 +88,12 @@ pub fn route_not_found() -> Problem {
 }
 
 /// The route `template` exists, not with this method; `Allow` lists the methods it has.
-pub fn method_not_allowed(template: &'static str) -> Problem {
+pub fn method_not_allowed(app: &App, template: Template) -> Problem {
     Problem::new(
         ErrorCode::MethodNotAllowed,
         "This method is not allowed here.",
     )
-    .with_allow(crate::routes::allowed_methods(template))
+    .with_allow(app.routes().allowed(template))
 }
 
 /// The body is over the limit.
@@ -104,37 +105,52 @@ pub fn payload_too_large(app: &App) -> Problem {
     )
 }
 
-/// Why a request body could not be read: it had not fully arrived when the shared server's
-/// body read deadline (`TASKFLOW_BODY_READ_TIMEOUT_SECS`) passed. The server's request body
-/// fails with this error; an adapter's body read that fails answers
+/// Why a request body could not be read: it had not fully arrived when the connection
+/// server's body read deadline (`TASKFLOW_BODY_READ_TIMEOUT_SECS`) passed. The server's
+/// request body fails with this error; an adapter's body read that fails answers
 /// [`unreadable_body`], which finds it among the error's sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the request body was not received within the body read timeout")]
-pub struct BodyReadTimeout;
+pub struct BodyReadTimeout {
+    timeout: Duration,
+}
+
+impl BodyReadTimeout {
+    /// The error of a body that did not arrive within `timeout`.
+    pub const fn new(timeout: Duration) -> Self {
+        Self { timeout }
+    }
+
+    /// The deadline the body missed.
+    pub const fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
 
 /// The problem for a request body an adapter could not read, whatever its framework wrapped
 /// the cause in: 408 `request_timeout` when the body read deadline passed (the response then
 /// closes the connection), else 413 [`payload_too_large`] (over the limit, or broken off).
 pub fn unreadable_body(app: &App, error: &(dyn std::error::Error + 'static)) -> Problem {
     let timed_out = std::iter::successors(Some(error), |e| e.source())
-        .any(<dyn std::error::Error>::is::<BodyReadTimeout>);
-    if !timed_out {
+        .find_map(<dyn std::error::Error>::downcast_ref::<BodyReadTimeout>);
+    let Some(timed_out) = timed_out else {
         return payload_too_large(app);
-    }
-    let secs = app.0.settings.transport.body_read_timeout.as_secs();
+    };
+    let secs = timed_out.timeout().as_secs();
     Problem::new(
         ErrorCode::RequestTimeout,
         format!("The request body must arrive within {secs} seconds."),
     )
 }
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", security(), responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", security(), responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
 /// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document.
 ///
 /// # Errors
 /// Never; the signature matches the other endpoints.
-pub fn openapi() -> Reply {
-    let mut response = http::Response::new(crate::openapi::json().to_vec());
+pub fn openapi(document: &[u8]) -> Reply {
+    // The document of this app (its base path, mount prefix and routes): `openapi::json`.
+    let mut response = http::Response::new(document.to_vec());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),

@@ -5,20 +5,20 @@
 
 use http::header::{HeaderValue, LOCATION};
 use http::{Response, StatusCode};
-use taskflow_core::domain::{NewTaskInput, TaskId, TaskPatchInput};
+use taskflow_core::domain::TaskId;
 use taskflow_core::error::ErrorCode;
-use taskflow_core::query::TaskListParams;
 use taskflow_core::service::TaskError;
 
-use super::{Reply, authenticate, body, empty, json, json_body, with_limit};
+use super::Compressible;
+use super::{Reply, body, empty, json, json_body, user, with_limit};
 use crate::app::App;
 use crate::context::RequestContext;
 use crate::headers::{
     IfMatch, PRIVATE_NO_CACHE, body_etag, if_match, if_none_match, set_cache_control, set_etag,
     version_etag,
 };
+use crate::input::{NewTaskInput, TaskListParams, TaskPatchInput};
 use crate::problem::Problem;
-use crate::serve::compress::Compressible;
 use crate::views::TaskView;
 
 fn task_id(text: &str) -> Result<TaskId, Problem> {
@@ -46,25 +46,27 @@ fn cacheable(
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     post,
-    path = "/api/v1/tasks",
+    path = "/tasks",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
-    request_body = taskflow_core::domain::NewTaskInput,
+    request_body = crate::input::NewTaskInput,
     responses((status = 201, description = "Created", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
-    let caller = authenticate(app, ctx).await?;
+    let caller = user(app, ctx).await?;
     let input: NewTaskInput = body(ctx, bytes)?;
     let new = input
         .validate()
         .map_err(|e| Problem::fields(ErrorCode::ValidationFailed, e))?;
-    let task = app
-        .0
-        .tasks
-        .create_task(&caller.principal.user_id, new)
-        .await?;
+    let task = app.0.tasks.create_task(&caller.user_id, new).await?;
     let mut response = json(StatusCode::CREATED, &TaskView::from(&task));
-    let location = format!("/api/v1/tasks/{}", task.id);
+    let routes = app.routes();
+    let location = format!(
+        "{}{}/tasks/{}",
+        routes.mount_prefix(),
+        routes.base_path(),
+        task.id
+    );
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(LOCATION, value);
     }
@@ -79,24 +81,20 @@ pub async fn create(app: &App, ctx: &RequestContext, bytes: &[u8]) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/tasks",
+    path = "/tasks",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
-    params(crate::openapi::ListParams, crate::openapi::ReadConditions),
+    params(crate::input::params::ListParams, crate::input::params::ReadConditions),
     responses((status = 200, description = "One page", body = crate::views::TaskPageView<'static>), (status = 304, description = "Not modified"), (status = 400, description = "Invalid query or cursor", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
-    let caller = authenticate(app, ctx).await?;
+    let caller = user(app, ctx).await?;
     let params: TaskListParams = serde_urlencoded::from_str(query)
         .map_err(|e| Problem::new(ErrorCode::InvalidQuery, e.to_string()))?;
     let query = params
         .parse()
         .map_err(|e| Problem::fields(ErrorCode::InvalidQuery, e))?;
-    let page = app
-        .0
-        .tasks
-        .list_tasks(&caller.principal.user_id, &query)
-        .await?;
+    let page = app.0.tasks.list_tasks(&caller.user_id, &query).await?;
     let response = json_body(StatusCode::OK, crate::views::page_json(&page));
     let etag = body_etag(response.body());
     let mut response = with_limit(cacheable(ctx, response, &etag), &caller.limit);
@@ -110,19 +108,15 @@ pub async fn list(app: &App, ctx: &RequestContext, query: &str) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/tasks/{id}",
+    path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
-    params(crate::openapi::TaskPath, crate::openapi::ReadConditions),
+    params(crate::input::params::TaskPath, crate::input::params::ReadConditions),
     responses((status = 200, description = "The task", body = crate::views::TaskView<'static>), (status = 304, description = "Not modified"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
-    let caller = authenticate(app, ctx).await?;
-    let task = app
-        .0
-        .tasks
-        .get_task(&caller.principal.user_id, &task_id(id)?)
-        .await?;
+    let caller = user(app, ctx).await?;
+    let task = app.0.tasks.get_task(&caller.user_id, &task_id(id)?).await?;
     let response = json(StatusCode::OK, &TaskView::from(&task));
     Ok(with_limit(
         cacheable(ctx, response, &version_etag(task.version)),
@@ -136,16 +130,16 @@ pub async fn get(app: &App, ctx: &RequestContext, id: &str) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     patch,
-    path = "/api/v1/tasks/{id}",
+    path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
-    request_body = taskflow_core::domain::TaskPatchInput,
-    params(crate::openapi::TaskPath, crate::openapi::WriteConditions),
+    request_body = crate::input::TaskPatchInput,
+    params(crate::input::params::TaskPath, crate::input::params::WriteConditions),
     responses((status = 200, description = "Updated", body = crate::views::TaskView<'static>), (status = 400, description = "Malformed body", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 413, description = "Body too large", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 415, description = "Not JSON", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 422, description = "Validation failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 412, description = "If-Match does not match", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> Reply {
-    let caller = authenticate(app, ctx).await?;
-    let owner = caller.principal.user_id;
+    let caller = user(app, ctx).await?;
+    let owner = caller.user_id;
     let id = task_id(id)?;
     let input: TaskPatchInput = body(ctx, bytes)?;
     let patch = input
@@ -177,17 +171,17 @@ pub async fn update(app: &App, ctx: &RequestContext, id: &str, bytes: &[u8]) -> 
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     delete,
-    path = "/api/v1/tasks/{id}",
+    path = "/tasks/{id}",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
-    params(crate::openapi::TaskPath),
+    params(crate::input::params::TaskPath),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such task", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 403, description = "CSRF check failed", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
-    let caller = authenticate(app, ctx).await?;
+    let caller = user(app, ctx).await?;
     app.0
         .tasks
-        .delete_task(&caller.principal.user_id, &task_id(id)?)
+        .delete_task(&caller.user_id, &task_id(id)?)
         .await?;
     Ok(with_limit(empty(StatusCode::NO_CONTENT), &caller.limit))
 }
@@ -198,15 +192,15 @@ pub async fn delete(app: &App, ctx: &RequestContext, id: &str) -> Reply {
 /// The [`Problem`] to answer instead.
 #[utoipa::path(
     get,
-    path = "/api/v1/tasks/stats",
+    path = "/tasks/stats",
     tag = "tasks",
     security(("bearer" = []), ("cookie" = [])),
-    params(crate::openapi::ReadConditions),
-    responses((status = 200, description = "Counts", body = taskflow_core::query::TaskStats), (status = 304, description = "Not modified"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
+    params(crate::input::params::ReadConditions),
+    responses((status = 200, description = "Counts", body = crate::views::TaskStatsView), (status = 304, description = "Not modified"), (status = 401, description = "Missing or invalid credentials", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = crate::problem::Body<'static>, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = crate::problem::Body<'static>, content_type = "application/problem+json"))
 )]
 pub async fn stats(app: &App, ctx: &RequestContext) -> Reply {
-    let caller = authenticate(app, ctx).await?;
-    let stats = app.0.tasks.task_stats(&caller.principal.user_id).await?;
+    let caller = user(app, ctx).await?;
+    let stats = app.0.tasks.task_stats(&caller.user_id).await?;
     let response = json(StatusCode::OK, &stats);
     let etag = body_etag(response.body());
     Ok(with_limit(cacheable(ctx, response, &etag), &caller.limit))

@@ -3,6 +3,8 @@
 
 use taskflow_core::error::ErrorCode;
 
+use crate::routes::Endpoint;
+
 /// Something that happened to an account or a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthEvent {
@@ -68,13 +70,13 @@ impl AuthEvent {
         }
     }
 
-    /// The event an error answer on `route` stands for, when the problem does not name one
-    /// itself: a 401 is a failed refresh on the refresh routes (the password grant fails
+    /// The event an error answer of `endpoint` stands for, when the problem does not name one
+    /// itself: a 401 is a failed refresh on the refresh endpoints (the password grant fails
     /// with `invalid_credentials` instead) and a refused access token anywhere else.
-    pub(crate) fn of_rejection(route: &str, code: ErrorCode) -> Option<Self> {
+    pub(crate) fn of_rejection(endpoint: Option<Endpoint>, code: ErrorCode) -> Option<Self> {
         match code {
             ErrorCode::Unauthorized
-                if matches!(route, "/api/v1/auth/refresh" | "/api/v1/auth/token") =>
+                if matches!(endpoint, Some(Endpoint::Refresh | Endpoint::Token)) =>
             {
                 Some(Self::RefreshFailure)
             }
@@ -105,18 +107,18 @@ mod tests {
 
     #[test]
     fn a_401_is_a_refresh_failure_on_the_refresh_routes_only() {
-        for route in ["/api/v1/auth/refresh", "/api/v1/auth/token"] {
+        for endpoint in [Endpoint::Refresh, Endpoint::Token] {
             assert_eq!(
-                AuthEvent::of_rejection(route, ErrorCode::Unauthorized),
+                AuthEvent::of_rejection(Some(endpoint), ErrorCode::Unauthorized),
                 Some(AuthEvent::RefreshFailure)
             );
         }
         assert_eq!(
-            AuthEvent::of_rejection("/api/v1/tasks", ErrorCode::Unauthorized),
+            AuthEvent::of_rejection(Some(Endpoint::ListTasks), ErrorCode::Unauthorized),
             Some(AuthEvent::AccessRejected)
         );
         assert_eq!(
-            AuthEvent::of_rejection("/api/v1/tasks", ErrorCode::NotFound),
+            AuthEvent::of_rejection(Some(Endpoint::ListTasks), ErrorCode::NotFound),
             None
         );
     }

@@ -5,18 +5,21 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{LazyLock, Mutex};
 
-use http::Method;
 use proptest::prelude::*;
 use serde_json::Value;
 use taskflow_core::auth::password::Password;
 use taskflow_core::domain::{DisplayName, Email, Tag, Tags, TaskDescription, TaskTitle};
 use taskflow_core::error::ErrorCode;
+use utoipa::OpenApi as _;
 
-use crate::routes::{Endpoint, allowed_methods, endpoint, template};
+use crate::routes::{DEFAULT_BASE_PATH, ROUTES, Routes, Template};
+
+fn default_routes() -> Routes {
+    Routes::new(DEFAULT_BASE_PATH, "", |_| true)
+}
 
 fn doc() -> &'static Value {
-    static DOC: LazyLock<Value> =
-        LazyLock::new(|| serde_json::from_slice(super::json()).expect("the document is JSON"));
+    static DOC: LazyLock<Value> = LazyLock::new(|| super::document(&default_routes(), false));
     &DOC
 }
 
@@ -56,35 +59,105 @@ fn operation<'a>(doc: &'a Value, path: &str, method: &str) -> &'a Value {
     operation
 }
 
-/// The routes the server answers, as (template, lower-case method).
+/// The routes the server answers, as (public path, lower-case method).
 fn routes() -> BTreeSet<(String, String)> {
-    let paths = [
-        "/api/v1/auth/register",
-        "/api/v1/auth/login",
-        "/api/v1/auth/token",
-        "/api/v1/auth/refresh",
-        "/api/v1/auth/logout",
-        "/api/v1/auth/logout-all",
-        "/api/v1/auth/me",
-        "/api/v1/auth/csrf",
-        "/api/v1/tasks",
-        "/api/v1/tasks/stats",
-        "/api/v1/tasks/0123456789abcdef01234567",
-        "/health/live",
-        "/health/ready",
-        "/api/v1/openapi.json",
-        "/metrics",
-    ];
-    let mut routes = BTreeSet::new();
-    for path in paths {
-        let route = template(path);
-        for method in allowed_methods(route).split(", ") {
-            let method = Method::from_bytes(method.as_bytes()).expect("a method");
-            let _: Endpoint = endpoint(route, &method).expect("an endpoint");
-            routes.insert((route.to_owned(), method.as_str().to_lowercase()));
+    let routes = default_routes();
+    routes
+        .iter()
+        .map(|route| {
+            let template = Template {
+                anchor: route.anchor,
+                path: route.path,
+            };
+            let path = routes.routed_path(template);
+            (path, route.method.as_str().to_lowercase())
+        })
+        .collect()
+}
+
+/// Under another base path and a host's prefix, the paths follow the base path, `servers`
+/// names the prefix, and what names a path of the API (the `Location` of a new task, the
+/// refresh cookie's `Path`) says both.
+#[test]
+fn the_document_follows_the_base_path_and_the_mount_prefix() {
+    let doc = super::document(&Routes::new("/v2", "/tasks-app", |_| true), false);
+    assert_eq!(doc["servers"], serde_json::json!([{ "url": "/tasks-app" }]));
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(paths.contains("/v2/tasks/{id}"), "{paths:?}");
+    assert!(paths.contains("/v2/openapi.json"), "{paths:?}");
+    assert!(paths.contains("/health/live"), "{paths:?}");
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.starts_with("/v2/") || !p.contains("/api/v1"))
+    );
+    let location = &operation(&doc, "/v2/tasks", "post")["responses"]["201"]["headers"]["Location"];
+    assert_eq!(
+        location["schema"]["pattern"],
+        "^/tasks-app/v2/tasks/[0-9a-f]{24}$"
+    );
+    let refresh = &doc["components"]["securitySchemes"]["refreshCookie"]["description"];
+    assert!(
+        refresh
+            .as_str()
+            .unwrap_or_default()
+            .contains("Path=/tasks-app/v2/auth`"),
+        "{refresh}"
+    );
+    assert!(
+        super::document(&default_routes(), false)
+            .get("servers")
+            .is_none()
+    );
+}
+
+/// Under the host's identity, without TaskFlow's auth endpoints: no auth paths, and the task
+/// operations name no TaskFlow credentials.
+#[test]
+fn under_host_identity_the_auth_paths_and_credentials_leave_the_document() {
+    use crate::routes::Access;
+    let routes = Routes::new(DEFAULT_BASE_PATH, "", |route| {
+        route.access != Access::TaskFlowAuth
+    });
+    let doc = super::document(&routes, true);
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(
+        paths.keys().all(|path| !path.contains("/auth/")),
+        "{paths:?}"
+    );
+    assert!(
+        operation(&doc, "/api/v1/tasks", "get")
+            .get("security")
+            .is_none()
+    );
+    assert_eq!(
+        operation(&doc, "/health/live", "get")["security"],
+        serde_json::json!([])
+    );
+    assert!(doc.get("security").is_none());
+}
+
+/// Every annotated operation is a route of the table, at the path and with the method the
+/// table gives its endpoint, and every route of the table is annotated.
+#[test]
+fn annotations_agree_with_the_route_table() {
+    let annotated = serde_json::to_value(super::ApiDoc::openapi()).expect("the document");
+    let mut operations: BTreeSet<(String, String)> = BTreeSet::new();
+    for (path, item) in annotated["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            operations.insert((path.clone(), method.clone()));
         }
     }
-    routes
+    let table: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|route| (route.path.to_owned(), route.method.as_str().to_lowercase()))
+        .collect();
+    assert_eq!(operations, table);
 }
 
 #[test]
@@ -411,7 +484,7 @@ fn response_shapes_are_exact() {
         );
     }
     assert!(
-        !String::from_utf8_lossy(super::json()).contains("\"nullable\""),
+        !doc.to_string().contains("\"nullable\""),
         "3.0's `nullable` has no meaning in 3.1"
     );
     assert_eq!(property(doc, "TaskView", "id")["pattern"], "^[0-9a-f]{24}$");
@@ -623,4 +696,40 @@ fn email_schema_admits_what_the_server_accepts() {
         label(61)
     );
     assert!(!admits(schema, &longer) && Email::parse(&longer).is_err());
+}
+
+/// The schemas written beside the core's types (the core knows no OpenAPI) say what those
+/// types serialise: every priority, and the counts of the stats.
+#[test]
+fn the_documented_shapes_of_core_types_are_theirs() {
+    use taskflow_core::domain::Priority;
+    let doc = doc();
+    let documented: BTreeSet<String> = schema(doc, "Priority")["enum"]
+        .as_array()
+        .expect("an enumeration")
+        .iter()
+        .map(|value| value.as_str().expect("a string").to_owned())
+        .collect();
+    let served: BTreeSet<String> = [Priority::Low, Priority::Medium, Priority::High]
+        .iter()
+        .map(|p| {
+            serde_json::to_value(p)
+                .expect("JSON")
+                .as_str()
+                .expect("a string")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(documented, served);
+    for text in &documented {
+        assert!(Priority::parse(text).is_ok(), "{text}");
+    }
+    let stats = serde_json::to_value(taskflow_core::query::TaskStats::default()).expect("JSON");
+    let served: BTreeSet<&String> = stats.as_object().expect("an object").keys().collect();
+    let documented: BTreeSet<&String> = schema(doc, "TaskStats")["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .collect();
+    assert_eq!(documented, served);
 }

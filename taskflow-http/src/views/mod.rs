@@ -3,10 +3,10 @@
 
 mod page_json;
 
+use crate::input::schema as openapi;
 use serde::Serialize;
 use taskflow_core::Timestamp;
 use taskflow_core::domain::{DisplayName, Tag, Task, TaskId, User};
-use taskflow_core::openapi;
 use taskflow_core::query::{CursorToken, TaskPage};
 
 pub(crate) use page_json::page_json;
@@ -60,7 +60,7 @@ pub struct TaskView<'a> {
     #[schema(schema_with = openapi::instant_or_null, required = true)]
     pub due_at: Option<Timestamp>,
     /// Priority.
-    #[schema(value_type = taskflow_core::domain::Priority)]
+    #[schema(value_type = crate::input::schema::Priority)]
     pub priority: &'static str,
     /// Tags.
     #[schema(schema_with = openapi::tags)]
@@ -184,4 +184,20 @@ fn bearer_token_type() -> utoipa::openapi::schema::Object {
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some(["Bearer"]))
         .build()
+}
+// Documentation only: the answer is the core's `taskflow_core::query::TaskStats` as it
+// serialises (the core knows no OpenAPI); a unit test compares the two.
+/// Counts over one user's tasks.
+#[derive(utoipa::ToSchema)]
+#[schema(as = TaskStats)]
+#[allow(dead_code)]
+pub(crate) struct TaskStatsView {
+    /// Every task.
+    total: u64,
+    /// Done tasks.
+    completed: u64,
+    /// Tasks not done.
+    open: u64,
+    /// Open tasks whose deadline has passed.
+    overdue: u64,
 }

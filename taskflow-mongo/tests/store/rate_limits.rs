@@ -11,13 +11,14 @@ use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
 use taskflow_core::auth::csrf::CsrfTokens;
 use taskflow_core::auth::gcra::Gcra;
-use taskflow_core::auth::input::{LoginInput, RegisterInput};
+use taskflow_core::auth::input::{Credentials, Registration};
 use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
 use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
 use taskflow_core::auth::refresh::RefreshTokenKeys;
 use taskflow_core::auth::session::ClientMeta;
-use taskflow_core::auth::{AuthRateLimits, ClientNet, RateLimitConfig};
+use taskflow_core::auth::{ClientNet, RateLimitConfig};
 use taskflow_core::ports::RateLimitRepository;
+use taskflow_core::service::AuthRateLimits;
 use taskflow_core::service::{AuthService, AuthStores};
 use taskflow_core::testkit::at;
 use taskflow_core::{Clock, ManualClock, SystemClock};
@@ -119,13 +120,7 @@ async fn a_check_is_one_targeted_command_and_a_login_seven_in_all() {
     // What the endpoints spend on MongoDB: the two limits, then the service.
     let auth = auth(&store, clock);
     let email = "counted@example.com";
-    let registration = RegisterInput {
-        email: email.into(),
-        password: "correct horse battery".into(),
-        name: None,
-    }
-    .validate()
-    .expect("valid");
+    let registration = Registration::parse(email, "correct horse battery", None).expect("valid");
     limits.check_auth_ip(client).await.expect("check");
     limits
         .check_auth_account(&registration.email)
@@ -144,12 +139,7 @@ async fn a_check_is_one_targeted_command_and_a_login_seven_in_all() {
         ]),
         "a registration: 4 commands"
     );
-    let credentials = LoginInput {
-        email: email.into(),
-        password: "correct horse battery".into(),
-    }
-    .validate()
-    .expect("valid");
+    let credentials = Credentials::parse(email, "correct horse battery").expect("valid");
     limits.check_auth_ip(client).await.expect("check");
     limits
         .check_auth_account(&credentials.email)

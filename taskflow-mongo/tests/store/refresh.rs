@@ -8,7 +8,7 @@ use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
 use taskflow_core::ManualClock;
 use taskflow_core::auth::csrf::CsrfTokens;
-use taskflow_core::auth::input::RegisterInput;
+use taskflow_core::auth::input::Registration;
 use taskflow_core::auth::jwt::{AccessTokenConfig, AccessTokens, JwtKey, KeySet};
 use taskflow_core::auth::password::{Argon2Params, PasswordHasher};
 use taskflow_core::auth::refresh::RefreshTokenKeys;
@@ -140,16 +140,9 @@ async fn a_refresh_is_one_command_a_replay_two_and_a_reuse_three() {
     let clock = Arc::new(ManualClock::new(at(0)));
     let auth = auth(&store, clock.clone());
     taken(&log); // the indexes created by `connect`
-    let registration = RegisterInput {
-        email: "commands@example.com".into(),
-        password: "correct horse battery".into(),
-        name: None,
-    };
+    let registration = Registration::parse("commands@example.com", "correct horse battery", None);
     let (_, first) = auth
-        .register(
-            registration.validate().expect("valid"),
-            &ClientMeta::default(),
-        )
+        .register(registration.expect("valid"), &ClientMeta::default())
         .await
         .expect("register");
     assert_eq!(taken(&log), ["insert"], "a login creates one document");

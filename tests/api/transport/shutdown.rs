@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use taskflow::core::SystemClock;
-use taskflow::http::App;
 use tokio::net::TcpStream;
 
 use super::gate::{Closing, Gate, Mode, eventually};
@@ -27,8 +26,9 @@ fn shutdown_switch() -> (
 async fn shutdown_refuses_new_connections_and_finishes_the_request_in_flight() {
     let gate = Gate::new(Mode::Wait);
     let config = TestApp::config(&[]);
-    let app =
-        App::from_config_with(&config, gate.stores(), Arc::new(SystemClock), None).expect("app");
+    let app = config
+        .app_with(gate.stores(), Arc::new(SystemClock), None)
+        .expect("app");
     let (trigger, shutdown) = shutdown_switch();
     let (address, server) = serve_until(Adapter::from_env(), app, shutdown).await;
     let client = TestApp::at(address);
@@ -67,8 +67,9 @@ async fn shutdown_refuses_new_connections_and_finishes_the_request_in_flight() {
 async fn after_the_drain_timeout_what_is_still_running_is_dropped() {
     let gate = Gate::new(Mode::Wait);
     let config = TestApp::config(&[("TASKFLOW_DRAIN_TIMEOUT_SECS", "1")]);
-    let app =
-        App::from_config_with(&config, gate.stores(), Arc::new(SystemClock), None).expect("app");
+    let app = config
+        .app_with(gate.stores(), Arc::new(SystemClock), None)
+        .expect("app");
     let (trigger, shutdown) = shutdown_switch();
     let (address, server) = serve_until(Adapter::from_env(), app, shutdown).await;
     let client = TestApp::at(address);
@@ -98,7 +99,7 @@ async fn the_example_server_closes_the_storage_after_the_drain_and_exits_0() {
     let closing = Closing::default();
     let mut stores = taskflow::http::Stores::memory();
     stores.health = Arc::new(closing.clone());
-    let app = App::from_config(&TestApp::config(&[]), stores).expect("app");
+    let app = TestApp::config(&[]).app(stores).expect("app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use taskflow::core::domain::TaskId;
-use taskflow::http::config::Config;
-use taskflow::http::{App, Stores};
+use taskflow::http::Stores;
+use taskflow::server::Config;
 
 use super::gate::closed_by_server;
 use crate::helpers::*;
@@ -35,7 +35,7 @@ async fn https_is_served_with_the_configured_identity_and_plain_http_fails() {
     let mut vars = tls_vars(cert, key).to_vec();
     vars.push(("TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS", "1"));
     let config = TestApp::config(&vars);
-    let app = App::from_config(&config, Stores::memory()).expect("app");
+    let app = config.app(Stores::memory()).expect("app");
     let (address, _server) = serve_until(Adapter::from_env(), app, std::future::pending()).await;
     let client = reqwest::Client::builder()
         .tls_built_in_root_certs(false)

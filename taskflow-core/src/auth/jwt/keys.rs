@@ -29,6 +29,7 @@ impl JwtAlgorithm {
 
 /// Why a key or key set cannot be used. Messages never include key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// The key id is empty, longer than 64 characters or not `[A-Za-z0-9._-]`.
     #[error("key ids must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")]

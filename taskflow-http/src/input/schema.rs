@@ -1,5 +1,5 @@
-//! The domain's validation rules as JSON Schema, for the OpenAPI document the HTTP layer
-//! serves (feature `openapi`).
+//! The domain's validation rules as JSON Schema, for the OpenAPI document: the schemas of the
+//! wire format's fields.
 //!
 //! Every bound is read from the type that enforces it (`TaskTitle::MAX_CHARS`, `Tags::MAX`,
 //! ...), so the document cannot drift from the validation. Where a rule is "after trimming",
@@ -18,10 +18,26 @@ use utoipa::openapi::schema::{
 };
 use utoipa::openapi::{Ref, RefOr};
 
-use crate::auth::input::TokenGrantInput;
-use crate::auth::password::Password;
-use crate::domain::{DisplayName, Email, Tag, Tags, TaskDescription, TaskTitle};
-use crate::query::SearchText;
+use taskflow_core::auth::password::Password;
+use taskflow_core::domain::{DisplayName, Email, Tag, Tags, TaskDescription, TaskTitle};
+use taskflow_core::query::{CursorToken, SearchText};
+
+use super::TokenGrantInput;
+
+// Documentation only: the value is the core's `taskflow_core::domain::Priority`, which knows
+// no OpenAPI; a unit test compares the two.
+/// How urgent a task is.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Priority {
+    /// `low`
+    Low,
+    /// `medium`, the default.
+    Medium,
+    /// `high`
+    High,
+}
 
 /// Unicode `White_Space`, which `char::is_whitespace` tests and `str::trim` removes.
 const WHITE_SPACE: [(char, char); 10] = [
@@ -262,7 +278,7 @@ pub fn cursor() -> Object {
          altered or foreign cursor (another query or user) is 400 `invalid_cursor`.",
     )
     .min_length(Some(1))
-    .max_length(Some(crate::query::CursorToken::MAX_LEN))
+    .max_length(Some(CursorToken::MAX_LEN))
     .pattern(Some(CURSOR_PATTERN))
     .build()
 }
@@ -271,7 +287,7 @@ pub fn cursor() -> Object {
 pub fn cursor_or_null() -> Object {
     string_or_null()
         .min_length(Some(1))
-        .max_length(Some(crate::query::CursorToken::MAX_LEN))
+        .max_length(Some(CursorToken::MAX_LEN))
         .pattern(Some(CURSOR_PATTERN))
         .description(Some(
             "The cursor of the next page (same filter and sort), or `null` on the last page.",

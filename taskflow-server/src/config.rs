@@ -7,17 +7,25 @@
 //! in `TASKFLOW_TRUSTED_PROXIES`. Behind such a proxy, in production, a request the proxy
 //! forwarded with `X-Forwarded-Proto: http` is redirected (308 to the `https://` URL, `GET`
 //! and `HEAD`) or refused (403 `https_required`, other methods); `/health/*` is exempt. See
-//! [`crate::serve::guard`].
+//! [`taskflow_http::layers`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
-use taskflow_core::auth::{AllowedOrigins, RateLimitConfig, TrustedProxies};
+use taskflow_core::auth::session::SessionPolicy;
+use taskflow_core::auth::session_cache::SessionCacheConfig;
+use taskflow_core::auth::{KeySet, RateLimitConfig};
 use taskflow_core::domain::ids::random_bytes;
+use taskflow_core::{Clock, SystemClock};
+use taskflow_http::client_ip::TrustedProxies;
+use taskflow_http::csrf::AllowedOrigins;
+use taskflow_http::layers::GuardSettings;
+use taskflow_http::{App, AppBuilder, MetricsAccess, Stores};
 
 use crate::serve::{Tls, Transport};
 
@@ -28,6 +36,16 @@ pub enum Profile {
     Development,
     /// Deployed: strict checks, HSTS.
     Production,
+}
+
+impl Profile {
+    /// `development` or `production`, as `TASKFLOW_PROFILE` names it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
 }
 
 /// Why the configuration cannot be used; the message names the variable.
@@ -44,6 +62,7 @@ impl ConfigError {
 
 /// The typed configuration (secrets never appear in `Debug`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// `TASKFLOW_PROFILE`.
     pub profile: Profile,
@@ -68,7 +87,7 @@ pub struct Config {
     /// `TASKFLOW_SESSION_CACHE_MS` (0..=1000, default 1000): how long an instance may answer a
     /// session check from memory, so how late another instance's revocation may reach it;
     /// 0 checks storage on every request.
-    pub session_cache: Duration,
+    pub session_cache: SessionCacheConfig,
     /// `TASKFLOW_AUTH_RATE_PER_MIN` / `TASKFLOW_API_RATE_PER_MIN` /
     /// `TASKFLOW_REFRESH_RATE_PER_MIN`.
     pub rate_limits: RateLimitConfig,
@@ -87,9 +106,11 @@ pub struct Config {
     /// `TASKFLOW_TLS_CERT` / `TASKFLOW_TLS_KEY`, `TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS`,
     /// `TASKFLOW_HEADER_READ_TIMEOUT_SECS`, `TASKFLOW_BODY_READ_TIMEOUT_SECS`,
     /// `TASKFLOW_KEEP_ALIVE_TIMEOUT_SECS`, `TASKFLOW_MAX_REQUESTS_PER_CONNECTION`,
-    /// `TASKFLOW_MAX_CONNECTIONS_PER_IP`, `TASKFLOW_MAX_CONCURRENT_REQUESTS`,
-    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`, `TASKFLOW_DRAIN_TIMEOUT_SECS`.
+    /// `TASKFLOW_MAX_CONNECTIONS_PER_IP`, `TASKFLOW_DRAIN_TIMEOUT_SECS`.
     pub transport: Transport,
+    /// The guard's settings, each documented with its variable and default:
+    /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`, `TASKFLOW_REQUEST_TIMEOUT_SECS`.
+    pub guard: GuardSettings,
 }
 
 /// Every variable the configuration reads (the example `.env` files list each one).
@@ -124,9 +145,6 @@ pub const VARIABLES: [&str; 29] = [
     "TASKFLOW_METRICS_TOKEN",
     "TASKFLOW_SENTRY_DSN",
 ];
-
-/// Secrets that are public by being in examples and tutorials.
-const PLACEHOLDERS: [&str; 4] = ["changeme", "change-me", "secret", "your-secret"];
 
 impl Config {
     /// Reads the process environment and the `.env` files of the working directory.
@@ -188,7 +206,7 @@ impl Config {
         if production {
             production_rules(&allowed_origins, &trusted_proxies)?;
         }
-        let transport = transport(&var)?;
+        let (transport, guard) = transport(&var)?;
         if production && transport.tls.is_none() && trusted_proxies.is_empty() {
             return Err(ConfigError(
                 "production needs HTTPS: set TASKFLOW_TLS_CERT and TASKFLOW_TLS_KEY, or list the \
@@ -234,13 +252,18 @@ impl Config {
             metrics_token,
             sentry_dsn,
             transport,
+            guard,
         })
     }
 }
 
-/// The shared server's settings (defaults: [`Transport::default`]).
-fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, ConfigError> {
+/// The shared server's and the guard's settings (defaults: [`Transport::default`],
+/// [`GuardSettings::default`]).
+fn transport<'a>(
+    var: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<(Transport, GuardSettings), ConfigError> {
     let defaults = Transport::default();
+    let guard = GuardSettings::default();
     let secs = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
         let n: u64 = parse(var(name), name, default.as_secs())?;
         if n == 0 {
@@ -263,7 +286,7 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
     let max_concurrent_requests: usize = parse(
         var("TASKFLOW_MAX_CONCURRENT_REQUESTS"),
         "TASKFLOW_MAX_CONCURRENT_REQUESTS",
-        defaults.max_concurrent_requests,
+        guard.max_concurrent_requests,
     )?;
     if max_concurrent_requests == 0 {
         return Err(bad(
@@ -284,7 +307,10 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
             ));
         }
     };
-    Ok(Transport {
+    let mut guard = guard;
+    guard.max_concurrent_requests = max_concurrent_requests;
+    guard.request_timeout = secs("TASKFLOW_REQUEST_TIMEOUT_SECS", guard.request_timeout)?;
+    let transport = Transport {
         tls,
         tls_handshake_timeout: secs(
             "TASKFLOW_TLS_HANDSHAKE_TIMEOUT_SECS",
@@ -308,11 +334,9 @@ fn transport<'a>(var: &impl Fn(&str) -> Option<&'a str>) -> Result<Transport, Co
             defaults.max_requests_per_connection,
         )?,
         max_connections_per_ip,
-        max_concurrent_requests,
-        request_timeout: secs("TASKFLOW_REQUEST_TIMEOUT_SECS", defaults.request_timeout)?,
         drain_timeout: secs("TASKFLOW_DRAIN_TIMEOUT_SECS", defaults.drain_timeout)?,
-        require_forwarded_https: false,
-    })
+    };
+    Ok((transport, guard))
 }
 
 /// The refresh-token reuse grace window: long enough for a double submit, too short to be a
@@ -328,13 +352,11 @@ fn reuse_grace(value: Option<&str>) -> Result<Duration, ConfigError> {
 
 /// How long a session check may be cached per instance: at most one second (the contract's
 /// bound on how late a revocation may reach another instance).
-fn session_cache(value: Option<&str>) -> Result<Duration, ConfigError> {
+fn session_cache(value: Option<&str>) -> Result<SessionCacheConfig, ConfigError> {
     const NAME: &str = "TASKFLOW_SESSION_CACHE_MS";
     let millis: u64 = parse(value, NAME, 1000)?;
-    if millis > 1000 {
-        return Err(bad(NAME, &millis.to_string(), "0..=1000 milliseconds"));
-    }
-    Ok(Duration::from_millis(millis))
+    SessionCacheConfig::new(Duration::from_millis(millis))
+        .map_err(|_| bad(NAME, &millis.to_string(), "0..=1000 milliseconds"))
 }
 
 fn read_env_file(path: &str) -> HashMap<String, String> {
@@ -359,35 +381,12 @@ fn parse<T: std::str::FromStr>(
     })
 }
 
-/// Fewer distinct bytes than this in a secret of 32 or more is not random: 32 random hex
-/// digits show fewer than 8 distinct ones about once in 30 million draws.
-const MIN_DISTINCT_BYTES: usize = 8;
-
-/// Checks that the secret in `name` cannot be guessed from its shape: at least 32 bytes, no
-/// placeholder, no short pattern repeated (one character over and over included), enough
-/// distinct characters. The message names the variable and never echoes the value.
+/// Checks that the secret in `name` cannot be guessed from its shape (see
+/// [`check_secret`](taskflow_http::app::check_secret)). The message names the variable and
+/// never echoes the value.
 fn check_secret(name: &str, secret: &str) -> Result<(), ConfigError> {
-    let bytes = secret.as_bytes();
-    let refuse = |why: &str| Err(ConfigError(format!("{name} {why}")));
-    if bytes.len() < 32 {
-        return refuse("must be at least 32 bytes");
-    }
-    let lower = secret.to_lowercase();
-    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
-        return refuse("looks like a placeholder; generate a random one");
-    }
-    // A period of at most half the length: the secret is one short pattern, repeated.
-    if (1..=bytes.len() / 2).any(|period| bytes[period..] == bytes[..bytes.len() - period]) {
-        return refuse("is a short pattern repeated; generate a random one");
-    }
-    let mut seen = [false; 256];
-    for &b in bytes {
-        seen[usize::from(b)] = true;
-    }
-    if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
-        return refuse("has too few distinct characters to be random; generate a random one");
-    }
-    Ok(())
+    taskflow_http::app::check_secret(secret.as_bytes())
+        .map_err(|why| ConfigError(format!("{name} {why}")))
 }
 
 /// The signing secret: checked (in every profile: a secret the configuration accepts is never
@@ -458,7 +457,9 @@ fn sentry_dsn(value: Option<&str>) -> Result<Option<SecretString>, ConfigError> 
 
 #[cfg(feature = "sentry")]
 fn check_sentry_dsn(dsn: &str) -> Result<(), ConfigError> {
-    crate::error_tracking::parse_dsn(dsn).map(drop)
+    crate::error_tracking::parse_dsn(dsn)
+        .map(drop)
+        .map_err(|e| ConfigError(e.to_string()))
 }
 
 #[cfg(not(feature = "sentry"))]
@@ -471,6 +472,63 @@ fn check_sentry_dsn(_: &str) -> Result<(), ConfigError> {
 }
 
 impl Config {
+    /// The application this configuration describes, over `stores`, as a builder (for the
+    /// clock or keys of a test, say): every setting of the environment mapped onto
+    /// [`AppBuilder`], and the production profile's HSTS, HTTPS rule and `/metrics` guard.
+    pub fn app_builder(&self, stores: Stores) -> AppBuilder {
+        let production = self.profile == Profile::Production;
+        let mut sessions = SessionPolicy::default();
+        sessions.absolute_ttl = self.refresh_ttl;
+        sessions.reuse_grace = self.refresh_reuse_grace;
+        let mut guard = self.guard.clone();
+        guard.require_forwarded_https = production;
+        let metrics = match (&self.metrics_token, production) {
+            (Some(token), _) => MetricsAccess::Bearer(token.clone()),
+            (None, true) => MetricsAccess::Hidden,
+            (None, false) => MetricsAccess::Open,
+        };
+        App::builder(stores)
+            .secret(self.jwt_secret.clone())
+            .access_ttl(self.access_ttl)
+            .session_policy(sessions)
+            .session_cache(self.session_cache)
+            .cookie_secure(self.cookie_secure)
+            .hsts(production)
+            .body_limit(self.body_limit)
+            .trusted_proxies(self.trusted_proxies.clone())
+            .allowed_origins(self.allowed_origins.clone())
+            .rate_limits(self.rate_limits)
+            .metrics_access(metrics)
+            .guard(guard)
+            .extension(self.transport.clone())
+    }
+
+    /// The application this configuration describes, over `stores`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the application cannot be built (its keys, say).
+    pub fn app(&self, stores: Stores) -> Result<App, ConfigError> {
+        self.app_with(stores, Arc::new(SystemClock), None)
+    }
+
+    /// Like [`app`](Self::app) with the clock and, optionally, the JWT key set replaced (for
+    /// tests that move time, and deployments rotating keys).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the application cannot be built (its keys, say).
+    pub fn app_with(
+        &self,
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        jwt_keys: Option<KeySet>,
+    ) -> Result<App, ConfigError> {
+        let mut builder = self.app_builder(stores).clock(clock);
+        if let Some(keys) = jwt_keys {
+            builder = builder.jwt_keys(keys);
+        }
+        builder.build().map_err(|e| ConfigError(e.to_string()))
+    }
+
     /// The JWT secret bytes (for building keys only).
     pub fn jwt_secret_bytes(&self) -> &[u8] {
         self.jwt_secret.expose_secret()
@@ -554,14 +612,15 @@ mod tests {
 
     #[test]
     fn transport_defaults_and_overrides() {
-        let defaults = Config::from_map(&HashMap::new()).unwrap().transport;
+        let config = Config::from_map(&HashMap::new()).unwrap();
+        let (defaults, guard) = (config.transport, config.guard);
         assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
         assert_eq!(defaults.body_read_timeout, Duration::from_secs(10));
         assert_eq!(defaults.max_connections_per_ip, 256);
         assert_eq!(defaults.keep_alive_timeout, Duration::from_secs(75));
         assert_eq!(defaults.max_requests_per_connection.get(), 1000);
-        assert_eq!(defaults.max_concurrent_requests, 1024);
-        assert_eq!(defaults.request_timeout, Duration::from_secs(30));
+        assert_eq!(guard.max_concurrent_requests, 1024);
+        assert_eq!(guard.request_timeout, Duration::from_secs(30));
         assert_eq!(defaults.drain_timeout, Duration::from_secs(30));
         assert!(defaults.tls.is_none());
         let set = Config::from_map(&vars(&[
@@ -571,10 +630,10 @@ mod tests {
             ("TASKFLOW_BODY_READ_TIMEOUT_SECS", "3"),
             ("TASKFLOW_MAX_CONNECTIONS_PER_IP", "16"),
         ]))
-        .unwrap()
-        .transport;
-        assert_eq!(set.request_timeout, Duration::from_secs(5));
-        assert_eq!(set.max_concurrent_requests, 8);
+        .unwrap();
+        assert_eq!(set.guard.request_timeout, Duration::from_secs(5));
+        assert_eq!(set.guard.max_concurrent_requests, 8);
+        let set = set.transport;
         assert_eq!(set.max_requests_per_connection.get(), 2);
         assert_eq!(set.body_read_timeout, Duration::from_secs(3));
         assert_eq!(set.max_connections_per_ip, 16);
@@ -614,7 +673,7 @@ mod tests {
         let config = with_secrets();
         assert!(config.mongodb_uri.is_some() && config.metrics_token.is_some());
         assert_eq!(config.sentry_dsn.is_some(), cfg!(feature = "sentry"));
-        let app = crate::App::from_config(&config, crate::Stores::memory()).unwrap();
+        let app = config.app(Stores::memory()).unwrap();
         for debug in [
             format!("{config:?}"),
             format!("{config:#?}"),
@@ -752,22 +811,22 @@ mod tests {
     #[test]
     fn metrics_are_open_hidden_or_guarded_by_profile_and_token() {
         let access = |config: Config| {
-            let app = crate::App::from_config(&config, crate::Stores::memory()).unwrap();
+            let app = config.app(Stores::memory()).unwrap();
             app.settings().metrics.clone()
         };
         assert!(matches!(
             access(Config::from_map(&HashMap::new()).unwrap()),
-            crate::MetricsAccess::Open
+            MetricsAccess::Open
         ));
         assert!(matches!(
             access(production(&[]).unwrap()),
-            crate::MetricsAccess::Hidden
+            MetricsAccess::Hidden
         ));
         let guarded = production(&[("TASKFLOW_METRICS_TOKEN", METRICS_TOKEN)]).unwrap();
-        assert!(matches!(access(guarded), crate::MetricsAccess::Bearer(_)));
+        assert!(matches!(access(guarded), MetricsAccess::Bearer(_)));
         let development = vars(&[("TASKFLOW_METRICS_TOKEN", "dev")]);
         let guarded = Config::from_map(&development).unwrap();
-        assert!(matches!(access(guarded), crate::MetricsAccess::Bearer(_)));
+        assert!(matches!(access(guarded), MetricsAccess::Bearer(_)));
     }
 
     #[test]
@@ -879,10 +938,10 @@ mod tests {
     fn the_session_cache_defaults_to_1000_ms_and_stays_within_it() {
         let cache = |value: &str| {
             Config::from_map(&vars(&[("TASKFLOW_SESSION_CACHE_MS", value)]))
-                .map(|c| c.session_cache)
+                .map(|c| c.session_cache.ttl())
         };
         let default = Config::from_map(&HashMap::new()).unwrap();
-        assert_eq!(default.session_cache, Duration::from_secs(1));
+        assert_eq!(default.session_cache.ttl(), Duration::from_secs(1));
         assert_eq!(cache("0").unwrap(), Duration::ZERO);
         assert_eq!(cache("250").unwrap(), Duration::from_millis(250));
         assert_eq!(cache("1000").unwrap(), Duration::from_secs(1));

@@ -5,10 +5,12 @@
 
 use serde::Deserialize;
 
-use super::{CursorToken, PageLimit, SearchText, Sort, TaskFilter, TaskQuery};
-use crate::clock::Timestamp;
-use crate::domain::{Priority, Tag};
-use crate::error::ValidationErrors;
+use taskflow_core::Timestamp;
+use taskflow_core::domain::{Priority, Tag};
+use taskflow_core::error::ValidationErrors;
+use taskflow_core::query::{
+    CursorToken, PageLimit, PageLimitError, SearchText, Sort, TaskFilter, TaskQuery,
+};
 
 /// Query parameters of `GET /api/v1/tasks`, as text; unknown parameters are rejected.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -73,7 +75,7 @@ impl TaskListParams {
         let sort = opt(&mut errors, ("sort", self.sort), Sort::parse).unwrap_or_default();
         let limit = opt(&mut errors, ("limit", self.limit), |text| {
             text.parse::<u64>()
-                .map_err(|_| super::PageLimitError)
+                .map_err(|_| PageLimitError)
                 .and_then(PageLimit::new)
         })
         .unwrap_or_default();
@@ -98,7 +100,7 @@ fn opt<T, E: std::fmt::Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::{Direction, SortKey};
+    use taskflow_core::query::{Direction, SortKey};
 
     fn parse(query: &str) -> Result<TaskQuery, ValidationErrors> {
         serde_urlencoded::from_str::<TaskListParams>(query)

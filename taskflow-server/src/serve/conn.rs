@@ -24,12 +24,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use super::guard::Guard;
+use http_body_util::BodyExt as _;
+
 use super::{ApiBody, ApiService, PeerAddr, RequestBody, ResponseBody, Transport};
 
 /// What a connection task needs.
 pub(super) struct Connection<S> {
-    pub(super) guard: Arc<Guard>,
     pub(super) service: S,
     pub(super) transport: Arc<Transport>,
     pub(super) peer: SocketAddr,
@@ -50,7 +50,6 @@ impl<S> Connection<S> {
             activity: activity.clone(),
         });
         let service = request_service(
-            self.guard.clone(),
             self.service.clone(),
             activity.clone(),
             self.peer,
@@ -90,7 +89,6 @@ impl<S> Connection<S> {
 /// The hyper service of a connection: each request, its body on a deadline, through the
 /// guard, counted; the `max`th response, and a 408, close the connection.
 fn request_service<S, B>(
-    guard: Arc<Guard>,
     service: S,
     activity: Arc<Activity>,
     peer: SocketAddr,
@@ -112,9 +110,16 @@ where
         let last = in_flight.served >= max;
         let mut request = request.map(|body| RequestBody::new(body, body_read_timeout));
         request.extensions_mut().insert(PeerAddr(peer));
-        let answer = guard.clone().handle(request, service.clone(), peer);
+        let mut service = service.clone();
         async move {
-            let mut response = answer.await;
+            let answer = async {
+                std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+                service.call(request).await
+            };
+            let mut response = match answer.await {
+                Ok(response) => response.map(|body| body.map_err(Into::into).boxed_unsync()),
+                Err(never) => match never {},
+            };
             if last || response.status() == StatusCode::REQUEST_TIMEOUT {
                 response
                     .headers_mut()

@@ -12,6 +12,7 @@ use tokio_rustls::rustls::{self, ServerConfig};
 
 /// Why the TLS identity cannot be used; never shows key material.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsError {
     /// A file cannot be read.
     #[error("cannot read {path}: {source}")]

@@ -2,12 +2,12 @@
 //! wire: HTTP/1.1 on hyper, optional TLS (rustls), slow and idle connections reaped, request
 //! bodies that must arrive within a deadline (see [`RequestBody`]), a cap on connections per
 //! client address (see `peers`) and on requests per connection, graceful shutdown with a
-//! bounded drain, and a per-request guard (load shedding, request timeout, panics as 500,
-//! HTTPS behind a proxy; see [`guard`]); large pages of tasks are compressed when the client
-//! accepts it (see [`compress`]).
+//! bounded drain; and, in front of the adapter's service, the per-request guard of
+//! [`taskflow_http::layers`] (load shedding, request timeout, panics as 500, handlers run to
+//! completion, HTTPS behind a proxy, compression of large pages of tasks).
 //!
-//! An adapter hands [`serve`] its whole API as a tower `Service` (axum's `Router`, warp's
-//! `warp::service(filter)`) of requests with a [`RequestBody`]. Every request it gets carries
+//! An adapter hands [`serve()`] its whole API as a tower `Service` (`taskflow_axum::service`,
+//! `taskflow_warp::service`) of requests with a [`RequestBody`]. Every request it gets carries
 //! the TCP peer as a [`PeerAddr`] extension, which the adapters read for client-IP resolution.
 //!
 //! Connection timing is this module's own watchdog (in `conn`) rather than hyper's
@@ -19,15 +19,12 @@
 //! in front of such a service speak HTTP/1.1 to it anyway.
 
 mod body;
-pub mod compress;
 mod conn;
-pub mod guard;
 mod peers;
 pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,14 +35,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::app::App;
 pub use body::RequestBody;
+pub use taskflow_http::PeerAddr;
+use taskflow_http::{App, layers};
 pub use tls::{Tls, TlsError};
-
-/// The TCP peer of a request (the proxy's address behind a proxy), inserted into every
-/// request's extensions by [`serve`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddr(pub SocketAddr);
 
 /// The body of every response the server writes: the adapter's, or the guard's own.
 pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
@@ -95,6 +88,7 @@ impl<B> ApiBody for B where
 /// How the server treats connections and requests. Each field names its variable in
 /// [`Config`](crate::config::Config); the defaults are those of [`Transport::default`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Transport {
     /// `TASKFLOW_TLS_CERT` / `TASKFLOW_TLS_KEY`: serve HTTPS with this identity; `None`
     /// serves plain HTTP (behind a TLS-terminating proxy). Default: none.
@@ -121,19 +115,9 @@ pub struct Transport {
     /// accepted. Trusted proxies (`TASKFLOW_TRUSTED_PROXIES`) are exempt: all their clients
     /// share their address. Default 256.
     pub max_connections_per_ip: usize,
-    /// `TASKFLOW_MAX_CONCURRENT_REQUESTS`: requests handled at once; more are answered 503
-    /// `overloaded` with `Retry-After: 1` at once, never queued (`/health/live` is exempt).
-    /// Default 1024.
-    pub max_concurrent_requests: usize,
-    /// `TASKFLOW_REQUEST_TIMEOUT_SECS`: longest time a handler may take (body read
-    /// included) before the request is answered 504 `timeout`. Default 30 s.
-    pub request_timeout: Duration,
     /// `TASKFLOW_DRAIN_TIMEOUT_SECS`: on shutdown, how long requests in flight may take to
     /// finish before their connections are dropped. Default 30 s.
     pub drain_timeout: Duration,
-    /// The production profile: requests a trusted proxy forwarded over plain HTTP are
-    /// redirected or refused (see [`guard`]). Default off.
-    pub require_forwarded_https: bool,
 }
 
 impl Default for Transport {
@@ -146,18 +130,18 @@ impl Default for Transport {
             keep_alive_timeout: Duration::from_secs(75),
             max_requests_per_connection: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
             max_connections_per_ip: 256,
-            max_concurrent_requests: 1024,
-            request_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
-            require_forwarded_https: false,
         }
     }
 }
 
-/// Serves `service` (the adapter's whole API over `app`) on `listener` with the transport
-/// settings of `app`, until `shutdown` resolves; then stops accepting (the listener is closed
-/// at once), lets requests in flight finish within the drain timeout, drops what is left and
-/// returns. Accept errors (out of file descriptors) are logged and retried.
+/// Serves `service` (the adapter's whole API over `app`) on `listener`, behind the guard of
+/// [`taskflow_http::layers::guard`], until `shutdown` resolves; then stops accepting (the
+/// listener is closed at once), lets requests in flight finish within the drain timeout, drops
+/// what is left and returns. Accept errors (out of file descriptors) are logged and retried.
+///
+/// The connection settings are the [`Transport`] the app carries as an extension
+/// ([`Config::app`](crate::Config::app) attaches the configured one), the defaults without one.
 pub async fn serve<S, B>(
     app: App,
     listener: TcpListener,
@@ -167,13 +151,17 @@ pub async fn serve<S, B>(
     S: ApiService<B>,
     B: ApiBody,
 {
-    let transport = Arc::new(app.settings().transport.clone());
-    let service = compress::compressed(service);
+    let transport = Arc::new(app.extension::<Transport>().cloned().unwrap_or_default());
+    let service = tower_layer::Layer::layer(&layers::guard(&app), service);
+    #[cfg(feature = "sentry")]
+    let service = tower_layer::Layer::layer(
+        &crate::error_tracking::ErrorTrackingLayer::new(app.clone()),
+        service,
+    );
     let peers = peers::Peers::new(
         transport.max_connections_per_ip,
         app.settings().trusted_proxies.clone(),
     );
-    let guard = Arc::new(guard::Guard::new(app.clone(), &transport));
     let acceptor = transport.tls.as_ref().map(Tls::acceptor);
     let (stop, stopped) = watch::channel(());
     let mut connections = JoinSet::new();
@@ -200,7 +188,6 @@ pub async fn serve<S, B>(
         };
         let _ = stream.set_nodelay(true);
         let connection = conn::Connection {
-            guard: guard.clone(),
             service: service.clone(),
             transport: transport.clone(),
             peer,

@@ -1,101 +1,65 @@
-//! The raw shapes clients send, and their validation into domain values.
-//!
-//! Both HTTP adapters deserialise request bodies into these types, so the JSON rules (unknown
-//! fields, `null` handling) and the field-level messages are written once. Deserialisation
-//! failures are `invalid_body`; [`ValidationErrors`] from `validate` are `validation_failed`.
+//! The task bodies clients send, and their validation into the domain's [`NewTask`] and
+//! [`TaskPatch`], every broken rule reported at once (the rules are the domain types' own).
+//! Deserialisation failures are `invalid_body`; [`ValidationErrors`] from `validate` are
+//! `validation_failed`.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
-
-use super::task::{NewTask, Priority, Tag, Tags, TaskDescription, TaskPatch, TaskTitle};
-use crate::clock::Timestamp;
-use crate::error::ValidationErrors;
-
-/// Why a request body is not the expected JSON object (`invalid_body`).
-///
-/// The message names the problem and its position but never echoes the body.
-#[derive(Debug, thiserror::Error)]
-pub enum BodyError {
-    /// The body is valid or invalid JSON, but not an object.
-    #[error("the body must be a JSON object")]
-    NotAnObject,
-    /// Malformed JSON, a missing field, a wrong type or an unknown field.
-    #[error("{0}")]
-    Json(#[from] serde_json::Error),
-}
-
-/// Decodes a request body that must be one JSON object of shape `T`.
-///
-/// serde would also accept a JSON array for a struct (field by position); an API that
-/// documents objects must not, so anything but an object is refused up front.
-///
-/// # Errors
-/// [`BodyError`] describing the first problem found.
-pub fn from_json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
-        return match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            Err(e) => Err(BodyError::Json(e)),
-            Ok(_) => Err(BodyError::NotAnObject),
-        };
-    }
-    Ok(serde_json::from_slice(body)?)
-}
+use taskflow_core::Timestamp;
+use taskflow_core::domain::{NewTask, Priority, Tag, Tags, TaskDescription, TaskPatch, TaskTitle};
+use taskflow_core::error::ValidationErrors;
 
 /// Body of `POST /api/v1/tasks`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTaskInput {
     /// Required title: 1..=200 characters after trimming.
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::title))]
+    #[schema(schema_with = super::schema::title)]
     pub title: String,
     /// Optional description, at most 10000 characters.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::description))]
+    #[schema(schema_with = super::schema::description)]
     pub description: Option<String>,
     /// Optional deadline (RFC 3339); `null` means none.
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::due_at_input))]
+    #[schema(schema_with = super::schema::due_at_input)]
     #[serde(default)]
     pub due_at: Option<String>,
     /// Optional priority (`medium` when absent).
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::task::Priority>, nullable = false))]
+    #[schema(value_type = Option<super::schema::Priority>, nullable = false)]
     pub priority: Option<String>,
     /// Optional tags: at most 20, each 1..=32 of `[a-z0-9_-]`, no tag twice.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::tags))]
+    #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Vec<String>>,
 }
 
 /// Body of `PATCH /api/v1/tasks/{id}`: absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatchInput {
     /// New title.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::title))]
+    #[schema(schema_with = super::schema::title)]
     pub title: Option<String>,
     /// New description.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::description))]
+    #[schema(schema_with = super::schema::description)]
     pub description: Option<String>,
     /// New completion state.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    #[schema(nullable = false)]
     pub completed: Option<bool>,
     /// New deadline (RFC 3339): absent keeps it, `null` removes it.
     #[serde(default, deserialize_with = "nullable")]
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::due_at_input))]
+    #[schema(schema_with = super::schema::due_at_input)]
     pub due_at: Option<Option<String>>,
     /// New priority.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::domain::task::Priority>, nullable = false))]
+    #[schema(value_type = Option<super::schema::Priority>, nullable = false)]
     pub priority: Option<String>,
     /// New tags, replacing the old ones.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::tags))]
+    #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -205,6 +169,7 @@ impl TaskPatchInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::{BodyError, from_json_object};
 
     fn fields(errors: &ValidationErrors) -> Vec<&str> {
         errors.errors().iter().map(|e| e.field.as_ref()).collect()

@@ -6,7 +6,7 @@
 //! connection open. So the whole body must have arrived within
 //! `TASKFLOW_BODY_READ_TIMEOUT_SECS` of the head; when it has not, the next read fails with
 //! [`BodyReadTimeout`], which both adapters answer alike with
-//! [`unreadable_body`](crate::endpoints::ops::unreadable_body) (408 `request_timeout`), and the
+//! [`unreadable_body`](taskflow_http::endpoints::ops::unreadable_body) (408 `request_timeout`), and the
 //! handler ends, releasing its permit. The 408 closes the connection (`conn`).
 //!
 //! A deadline for the whole body rather than for the gap between chunks: a byte every few
@@ -23,7 +23,7 @@ use hyper::body::{Bytes, Incoming};
 use tokio::time::{Instant, Sleep};
 
 use super::BoxError;
-use crate::endpoints::ops::BodyReadTimeout;
+use taskflow_http::endpoints::ops::BodyReadTimeout;
 
 /// A request body as the shared server hands it to the adapter: hyper's [`Incoming`], failing
 /// with [`BodyReadTimeout`] once its deadline has passed before its end.
@@ -32,6 +32,8 @@ pub struct RequestBody {
     inner: Incoming,
     /// When the whole body must have arrived; `None` once it has (or when there is none).
     deadline: Option<Instant>,
+    /// The time it was given, for the error.
+    timeout: Duration,
     /// Set the first time a read has to wait.
     timer: Option<Pin<Box<Sleep>>>,
 }
@@ -43,6 +45,7 @@ impl RequestBody {
         Self {
             inner,
             deadline,
+            timeout,
             timer: None,
         }
     }
@@ -72,7 +75,7 @@ impl Body for RequestBody {
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         ready!(timer.as_mut().poll(cx));
-        Poll::Ready(Some(Err(Box::new(BodyReadTimeout))))
+        Poll::Ready(Some(Err(Box::new(BodyReadTimeout::new(this.timeout)))))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -19,6 +19,7 @@ use ipnet::IpNet;
 
 /// Why the trusted-proxy list cannot be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrustedProxyError {
     /// An entry is neither an IP address nor a CIDR range (empty entries included).
     #[error("trusted proxy {0:?} is not an IP address or CIDR range")]

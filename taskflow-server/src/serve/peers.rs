@@ -19,7 +19,7 @@ use std::collections::hash_map::Entry;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use taskflow_core::auth::TrustedProxies;
+use taskflow_http::client_ip::TrustedProxies;
 
 /// The open connections of each client address.
 pub(super) struct Peers {

@@ -1,16 +1,19 @@
 //! What both example servers share: configuration, logging (and error tracking with the
 //! `sentry` feature), the store, binding, shutdown signals and exit codes; an example only
-//! names its adapter's `serve`.
+//! names its adapter's service.
 //!
 //! On SIGINT or SIGTERM the server stops accepting, drains the requests in flight (at most
 //! `TASKFLOW_DRAIN_TIMEOUT_SECS`), closes the storage connections and exits 0.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
 
-use taskflow_http::config::{Config, Profile};
 use taskflow_http::{App, Stores};
+
+use crate::config::{Config, Profile};
+use crate::serve::{ApiBody, ApiService};
 
 /// Logs with tracing to stdout: human-readable in development (coloured only on a terminal:
 /// a file or a log collector gets no escape codes), JSON lines in production; the level from
@@ -35,7 +38,7 @@ pub fn init_tracing(profile: Profile) {
 /// A message for the operator when the store or the keys cannot be set up.
 pub async fn build_app(config: &Config) -> Result<App, String> {
     let stores = stores(config).await?;
-    App::from_config(config, stores).map_err(|e| e.to_string())
+    config.app(stores).map_err(|e| e.to_string())
 }
 
 #[cfg_attr(not(feature = "mongo"), allow(clippy::unused_async))]
@@ -84,12 +87,13 @@ pub async fn shutdown_signal() {
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Runs an example server: reads the configuration (exit code 2 with one line on error), sets
-/// up logging, then serves with [`run_until`] until SIGINT or SIGTERM arrives.
-pub async fn run<F, Fut, E>(adapter: &str, serve: F) -> ExitCode
+/// up logging, then serves the adapter's `service` over the app with [`run_until`] until
+/// SIGINT or SIGTERM arrives.
+pub async fn run<F, S, B>(adapter: &str, service: F) -> ExitCode
 where
-    F: FnOnce(App, tokio::net::TcpListener, Shutdown) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
+    F: FnOnce(App) -> S,
+    S: ApiService<B>,
+    B: ApiBody,
 {
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -101,22 +105,24 @@ where
     init_tracing(config.profile);
     // Held until the server stops: dropping it flushes the events still queued.
     #[cfg(feature = "sentry")]
-    let _error_tracking = taskflow_http::error_tracking::init(&config);
-    run_until(adapter, &config, serve, shutdown_signal()).await
+    let _error_tracking =
+        crate::error_tracking::init(config.sentry_dsn.as_ref(), config.profile.as_str());
+    run_until(adapter, &config, service, shutdown_signal()).await
 }
 
 /// Sets up the store for `config` (exit code 2 when it cannot be), binds (exit code 1), logs
-/// where it listens, then [`serve_then_close`] until `shutdown` resolves.
-pub async fn run_until<F, Fut, E>(
+/// where it listens, then serves the adapter's `service` on the connection server
+/// ([`serve`](crate::serve())) with [`serve_then_close`] until `shutdown` resolves.
+pub async fn run_until<F, S, B>(
     adapter: &str,
     config: &Config,
-    serve: F,
+    service: F,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> ExitCode
 where
-    F: FnOnce(App, tokio::net::TcpListener, Shutdown) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
+    F: FnOnce(App) -> S,
+    S: ApiService<B>,
+    B: ApiBody,
 {
     let app = match build_app(config).await {
         Ok(app) => app,
@@ -139,6 +145,11 @@ where
         "http"
     };
     tracing::info!(%address, profile = ?config.profile, "TaskFlow ({adapter}) listening on {scheme}://{address}");
+    let serve = |app: App, listener, shutdown| async move {
+        let service = service(app.clone());
+        crate::serve(app, listener, service, shutdown).await;
+        Ok::<(), Infallible>(())
+    };
     serve_then_close(app, listener, serve, shutdown).await
 }
 
