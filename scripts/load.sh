@@ -664,19 +664,12 @@ seed_node() {
     jq -n --arg main "$main" --arg writer "$writer" '{main: {token: $main}, writer: {token: $writer}}' >"$dir/state.json"
 }
 
-# run_node: TaskFlow's axum example server (PORT) and the Node stack (PORT+3), each on its own
-# fresh SecantusDB-py in memory (DB_PORT, DB_PORT+1), all on CPU 1 and up at once; then
-# NODE_ROUNDS rounds in which each stack in turn (the order alternating) gets GET /auth/me, the
-# list and creates, NODE_CONNECTIONS connections closed loop, NODE_WARMUP_SECS unmeasured then
-# NODE_SECS measured. Written to RUN/node/rNN-STACK-SCENARIO (see benches/load/node.rs).
-run_node() {
-    local dir="$OUT/run/node"
-    local TASKFLOW_MONGODB_URI=""
-    rm -rf "$dir"; mkdir -p "$dir/taskflow" "$dir/node"
-    step "TaskFlow against a typical Node stack (each on its own SecantusDB-py): $NODE_ROUNDS rounds of $NODE_SECS s runs"
-    local -A ports=([taskflow]=$PORT [node]=$((PORT + 3))) db_ports=([taskflow]=$DB_PORT [node]=$((DB_PORT + 1)))
-    local -A pids db_pids mains writers
-    local PORT BASE SERVER_PID DB_PORT DB_PID stack
+# node_stacks DIR: both stacks started afresh under DIR: TaskFlow's axum example server and the
+# Node stack, each on its own new SecantusDB-py in memory, seeded alike (sets run_node's pids,
+# db_pids, mains, writers and bodies).
+node_stacks() {
+    local dir=$1
+    mkdir -p "$dir/taskflow" "$dir/node"
     PORT=${ports[taskflow]}; BASE="http://127.0.0.1:$PORT"; DB_PORT=${db_ports[taskflow]}
     start_server axum mongo "$dir/taskflow" py
     pids[taskflow]=$SERVER_PID; db_pids[taskflow]=$DB_PID
@@ -687,6 +680,7 @@ run_node() {
     mains[taskflow]=$(jq -r .main.token "$dir/taskflow/state.json")
     writers[taskflow]=$(jq -r .heavy.token "$dir/taskflow/state.json")
     define_scenarios "$dir/taskflow/state.json" "$dir/taskflow"
+    bodies="$dir/taskflow/create.bodies"
 
     PORT=${ports[node]}; BASE="http://127.0.0.1:$PORT"; DB_PORT=${db_ports[node]}
     start_db "$dir/node" py
@@ -698,7 +692,20 @@ run_node() {
     seed_node "$dir/node"
     mains[node]=$(jq -r .main.token "$dir/node/state.json")
     writers[node]=$(jq -r .writer.token "$dir/node/state.json")
+}
 
+# run_node: TaskFlow's axum example server (PORT) and the Node stack (PORT+3), each on its own
+# fresh SecantusDB-py in memory (DB_PORT, DB_PORT+1), all on CPU 1 and up at once; NODE_ROUNDS
+# rounds, each on new databases (SecantusDB-py's inserts slow down as a collection grows, and a
+# round's creates add thousands of tasks), in which each stack in turn (the order alternating)
+# gets GET /auth/me, the list and creates, NODE_CONNECTIONS connections closed loop,
+# NODE_WARMUP_SECS unmeasured then NODE_SECS measured. Written to RUN/node/rNN-STACK-SCENARIO
+# (see benches/load/node.rs).
+run_node() {
+    local dir="$OUT/run/node"
+    local TASKFLOW_MONGODB_URI=""
+    rm -rf "$dir"; mkdir -p "$dir"
+    step "TaskFlow against a typical Node stack (each on its own SecantusDB-py): $NODE_ROUNDS rounds of $NODE_SECS s runs"
     local app="$REPO_ROOT/benches/node-baseline/node_modules" versions package
     versions="Node $(node --version | tr -d v)"
     for package in express mongoose jsonwebtoken bcryptjs; do
@@ -710,9 +717,15 @@ run_node() {
         '{db: $db, node_versions: $versions, connections: $connections, secs: $secs, warmup_secs: $warmup}' \
         >"$dir/setup.json"
 
-    local r order name run
+    local -A ports=([taskflow]=$PORT [node]=$((PORT + 3))) db_ports=([taskflow]=$DB_PORT [node]=$((DB_PORT + 1)))
+    local -A pids db_pids mains writers
+    # Local copies: begin_run, finish_run and the start functions read these for the stack in hand.
+    local PORT BASE SERVER_PID DB_PORT DB_PID stack bodies
+    local r round order name run
     local -a args
     for r in $(seq 1 "$NODE_ROUNDS"); do
+        round="$dir/$(printf 'r%02d' "$r")"
+        node_stacks "$round-stacks"
         order="taskflow node"; [[ $((r % 2)) -eq 0 ]] && order="node taskflow"
         for stack in $order; do
             PORT=${ports[$stack]}; BASE="http://127.0.0.1:$PORT"
@@ -722,9 +735,9 @@ run_node() {
                     me) args=(-H "Authorization: Bearer ${mains[$stack]}" "$BASE/api/v1/auth/me") ;;
                     list) args=(-H "Authorization: Bearer ${mains[$stack]}" "$BASE/api/v1/tasks?limit=20") ;;
                     create) args=(-H "Authorization: Bearer ${writers[$stack]}" -m POST -T application/json
-                        -Z "$dir/taskflow/create.bodies" "$BASE/api/v1/tasks") ;;
+                        -Z "$bodies" "$BASE/api/v1/tasks") ;;
                 esac
-                run="$dir/$(printf 'r%02d' "$r")-$stack-$name"
+                run="$round-$stack-$name"
                 taskset -c 0 oha --no-tui --disable-compression -c "$NODE_CONNECTIONS" \
                     -z "${NODE_WARMUP_SECS}s" "${args[@]}" >/dev/null 2>>"$OUT/oha.log"
                 begin_run "$run" 0 null
@@ -734,12 +747,12 @@ run_node() {
                     || { echo "    !! $stack no longer answers after $run" | tee -a "$OUT/run/incidents.md"; return 1; }
             done
             printf '    round %d, %-8s: me %5.0f, list %5.0f, create %5.0f req/s\n' "$r" "$stack" \
-                "$(jq .summary.requestsPerSec "$dir/$(printf 'r%02d' "$r")-$stack-me/load.oha.json")" \
-                "$(jq .summary.requestsPerSec "$dir/$(printf 'r%02d' "$r")-$stack-list/load.oha.json")" \
-                "$(jq .summary.requestsPerSec "$dir/$(printf 'r%02d' "$r")-$stack-create/load.oha.json")"
+                "$(jq .summary.requestsPerSec "$round-$stack-me/load.oha.json")" \
+                "$(jq .summary.requestsPerSec "$round-$stack-list/load.oha.json")" \
+                "$(jq .summary.requestsPerSec "$round-$stack-create/load.oha.json")"
         done
+        stop_all
     done
-    stop_all
 }
 
 # --- the report's text ------------------------------------------------------------------------
