@@ -2,6 +2,8 @@
 //!
 //! - `seed`: registers users over HTTP and creates their tasks with many requests in flight,
 //!   then walks one user's pages with cursors; writes tokens, task ids and page URLs as JSON.
+//! - `drive`: sends each URL of a file once (the deletions of the database-share runs), and
+//!   writes what it saw as `oha` would.
 //! - `report`: turns the `oha` JSON outputs and the server samples of a run into
 //!   `BENCHMARKS.md` (a table per scenario, axum against warp side by side, the targets) and
 //!   the latency-vs-throughput SVG.
@@ -10,6 +12,9 @@
 //! `cargo bench --bench load -- report --run DIR --out BENCHMARKS.md --chart docs/bench/latency.svg`
 
 mod chart;
+mod dbshare;
+mod drive;
+mod node;
 mod oha;
 mod pair;
 mod report;
@@ -56,15 +61,16 @@ impl Args {
 fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = raw.split_first() else {
-        eprintln!("usage: load seed|report --name value ...");
+        eprintln!("usage: load seed|drive|report --name value ...");
         return ExitCode::from(2);
     };
     let result = Args::parse(rest).and_then(|args| match command.as_str() {
         "seed" => seed::run(&args),
+        "drive" => drive::run(&args),
         "report" => report::run(&args),
         // `cargo bench` without a filter runs every bench target: nothing to do here.
         "--bench" => Ok(()),
-        other => Err(format!("unknown command {other:?} (seed or report)")),
+        other => Err(format!("unknown command {other:?} (seed, drive or report)")),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
