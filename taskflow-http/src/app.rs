@@ -239,7 +239,14 @@ impl App {
     ) -> RequestContext {
         let template = self.routes().find(path).map(|(template, _)| template);
         let proxies = &self.settings().trusted_proxies;
-        RequestContext::read(self.routes(), proxies, method, template, headers, peer)
+        RequestContext::read(
+            self.routes(),
+            proxies,
+            method,
+            template,
+            headers.clone(),
+            peer,
+        )
     }
 
     /// A value attached with [`AppBuilder::extension`].

@@ -21,6 +21,21 @@ use crate::routes::{Endpoint, Routes, Template};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// The client's address: the peer's, or from `X-Forwarded-For` when the peer is a trusted
+/// proxy (the header is not even read otherwise).
+fn client_ip(proxies: &TrustedProxies, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    if !proxies.trusts(peer.ip().to_canonical()) {
+        return proxies.client_ip(peer.ip(), None);
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all(&X_FORWARDED_FOR_NAME)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+    proxies.client_ip(peer.ip(), forwarded.as_deref())
+}
+
 /// One request, as the endpoints see it.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -56,17 +71,11 @@ impl RequestContext {
         proxies: &TrustedProxies,
         method: &Method,
         template: Option<Template>,
-        headers: &HeaderMap,
+        headers: HeaderMap,
         peer: SocketAddr,
     ) -> Self {
-        let forwarded: Vec<&str> = headers
-            .get_all(&X_FORWARDED_FOR_NAME)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
-        let client_ip = proxies.client_ip(peer.ip(), forwarded.as_deref());
-        let request_id = request_id(headers);
+        let client_ip = client_ip(proxies, &headers, peer);
+        let request_id = request_id(&headers);
         let route = routes.label(template);
         let endpoint = template
             .and_then(|template| routes.route(template, method).ok())
@@ -91,7 +100,7 @@ impl RequestContext {
             endpoint,
             started: Instant::now(),
             user: std::sync::OnceLock::new(),
-            headers: headers.clone(),
+            headers,
             extensions: http::Extensions::new(),
             span,
         }

@@ -89,7 +89,7 @@ pub async fn answer<B: AsRef<[u8]>>(
     let found = app.routes().find(path);
     let template = found.map(|(template, _)| template);
     let proxies = &app.settings().trusted_proxies;
-    let mut ctx = RequestContext::read(app.routes(), proxies, method, template, &headers, peer);
+    let mut ctx = RequestContext::read(app.routes(), proxies, method, template, headers, peer);
     ctx.extensions = extensions;
     let id = found.and_then(|(_, id)| id).unwrap_or_default();
     let work = async {
@@ -109,6 +109,10 @@ pub fn is_route(app: &App, path: &str) -> bool {
 }
 
 /// Calls `endpoint`, reading the body first for those that take one.
+///
+/// Each endpoint's future is boxed: inline, the request's future would be as large as the
+/// largest of them (kilobytes), and it is moved and copied whole on every request, a health
+/// check included.
 async fn call<B: AsRef<[u8]>>(
     app: &App,
     ctx: &RequestContext,
@@ -118,23 +122,23 @@ async fn call<B: AsRef<[u8]>>(
     body: impl Future<Output = Result<B, Problem>>,
 ) -> Reply {
     match endpoint {
-        Endpoint::Register => auth::register(app, ctx, body.await?.as_ref()).await,
-        Endpoint::Login => auth::login(app, ctx, body.await?.as_ref()).await,
-        Endpoint::Token => auth::token(app, ctx, body.await?.as_ref()).await,
-        Endpoint::Refresh => auth::refresh(app, ctx).await,
-        Endpoint::Csrf => auth::csrf(app, ctx).await,
-        Endpoint::Logout => auth::logout(app, ctx).await,
-        Endpoint::LogoutAll => auth::logout_all(app, ctx).await,
-        Endpoint::Me => auth::me(app, ctx).await,
-        Endpoint::ListTasks => tasks::list(app, ctx, query).await,
-        Endpoint::CreateTask => tasks::create(app, ctx, body.await?.as_ref()).await,
-        Endpoint::TaskStats => tasks::stats(app, ctx).await,
-        Endpoint::GetTask => tasks::get(app, ctx, id).await,
-        Endpoint::UpdateTask => tasks::update(app, ctx, id, body.await?.as_ref()).await,
-        Endpoint::DeleteTask => tasks::delete(app, ctx, id).await,
+        Endpoint::Register => Box::pin(auth::register(app, ctx, body.await?.as_ref())).await,
+        Endpoint::Login => Box::pin(auth::login(app, ctx, body.await?.as_ref())).await,
+        Endpoint::Token => Box::pin(auth::token(app, ctx, body.await?.as_ref())).await,
+        Endpoint::Refresh => Box::pin(auth::refresh(app, ctx)).await,
+        Endpoint::Csrf => Box::pin(auth::csrf(app, ctx)).await,
+        Endpoint::Logout => Box::pin(auth::logout(app, ctx)).await,
+        Endpoint::LogoutAll => Box::pin(auth::logout_all(app, ctx)).await,
+        Endpoint::Me => Box::pin(auth::me(app, ctx)).await,
+        Endpoint::ListTasks => Box::pin(tasks::list(app, ctx, query)).await,
+        Endpoint::CreateTask => Box::pin(tasks::create(app, ctx, body.await?.as_ref())).await,
+        Endpoint::TaskStats => Box::pin(tasks::stats(app, ctx)).await,
+        Endpoint::GetTask => Box::pin(tasks::get(app, ctx, id)).await,
+        Endpoint::UpdateTask => Box::pin(tasks::update(app, ctx, id, body.await?.as_ref())).await,
+        Endpoint::DeleteTask => Box::pin(tasks::delete(app, ctx, id)).await,
         Endpoint::OpenApi => ops::openapi(crate::openapi::json(app)),
         Endpoint::Live => ops::live(),
-        Endpoint::Ready => ops::ready(app).await,
+        Endpoint::Ready => Box::pin(ops::ready(app)).await,
         Endpoint::Metrics => ops::metrics(app, ctx),
     }
 }

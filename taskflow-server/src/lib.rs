@@ -8,6 +8,6 @@ pub mod serve;
 
 pub use config::{Config, ConfigError, Profile, VARIABLES};
 pub use runtime::{
-    Shutdown, build_app, init_tracing, run, run_until, serve_then_close, shutdown_signal,
+    LogGuard, Shutdown, build_app, init_tracing, run, run_until, serve_then_close, shutdown_signal,
 };
 pub use serve::{RequestBody, Tls, TlsError, Transport, serve};

@@ -18,19 +18,39 @@ use crate::serve::{ApiBody, ApiService};
 /// Logs with tracing to stdout: human-readable in development (coloured only on a terminal:
 /// a file or a log collector gets no escape codes), JSON lines in production; the level from
 /// `RUST_LOG` (default `info`).
-pub fn init_tracing(profile: Profile) {
+///
+/// Lines are written by a thread of their own, in batches (one `write` for all the lines
+/// queued since the last), so that a request does not wait on standard output; none is
+/// dropped: when 128k lines are queued, a request waits for room as it would for a direct
+/// write. Keep the returned guard until the process ends: dropping it writes out what is still
+/// queued.
+#[must_use = "dropping the guard stops the log writer: keep it until the process ends"]
+pub fn init_tracing(profile: Profile) -> LogGuard {
     use std::io::IsTerminal as _;
+    let ansi = std::io::stdout().is_terminal();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("taskflow-log")
+        .finish(std::io::BufWriter::new(std::io::stdout()));
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal());
+        .with_writer(writer)
+        .with_ansi(ansi);
     // A second initialisation (tests embedding the server) keeps the first subscriber.
     let _ = match profile {
         Profile::Production => builder.json().try_init(),
         Profile::Development => builder.try_init(),
     };
+    LogGuard(guard)
 }
+
+/// Keeps the log writer of [`init_tracing`] running; dropping it writes out the queued lines.
+#[derive(Debug)]
+pub struct LogGuard(
+    #[allow(dead_code, reason = "held for its Drop")] tracing_appender::non_blocking::WorkerGuard,
+);
 
 /// The application for `config`: the embedded in-memory store unless a MongoDB URI is set.
 ///
@@ -102,7 +122,7 @@ where
             return ExitCode::from(2);
         }
     };
-    init_tracing(config.profile);
+    let _logs = init_tracing(config.profile);
     // Held until the server stops: dropping it flushes the events still queued.
     #[cfg(feature = "sentry")]
     let _error_tracking =

@@ -8,11 +8,13 @@
 //! response's `ETag` is made weak (as nginx does): its bytes are not those the tag was computed
 //! over, and `If-None-Match` compares weakly, so revalidation keeps working.
 
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::header::{CONTENT_ENCODING, ETAG, HeaderValue};
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG, HeaderValue};
 use http::{HeaderMap, Request, Response};
-use tower_http::compression::predicate::{And, Predicate, SizeAbove};
+use http_body_util::Either;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::compression::{CompressionBody, CompressionLevel};
 use tower_service::Service;
 
@@ -50,26 +52,22 @@ impl<S> tower_layer::Layer<S> for CompressionLayer {
     type Service = Compression<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        // The fastest level: JSON pages still shrink several times, for a fraction of the CPU
-        // of the default levels (brotli's default would cost more than the whole request).
-        let compressed = tower_http::compression::Compression::new(inner)
-            .quality(CompressionLevel::Fastest)
-            .compress_when(SizeAbove::new(MIN_SIZE).and(Marked));
-        Compression { inner: compressed }
+        Compression { inner }
     }
 }
 
 /// The service of [`CompressionLayer`].
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Compression<S> {
-    inner: tower_http::compression::Compression<S, And<SizeAbove, Marked>>,
+    inner: S,
 }
 
-impl<S> std::fmt::Debug for Compression<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Compression").finish_non_exhaustive()
-    }
-}
+/// The body of a response of [`Compression`]: the inner service's as it was, or compressed.
+///
+/// The compressed body is boxed: tower-http's body holds every encoder's state inline
+/// (kilobytes, brotli's above all), and a response is moved through every layer and into the
+/// connection, so inline it would cost each response, compressed or not, copies of that size.
+pub type CompressedBody<B> = Either<B, Pin<Box<CompressionBody<B>>>>;
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for Compression<S>
 where
@@ -77,7 +75,7 @@ where
     S::Future: Send + 'static,
     ResB: http_body::Body + Send + 'static,
 {
-    type Response = Response<CompressionBody<ResB>>;
+    type Response = Response<CompressedBody<ResB>>;
     type Error = S::Error;
     type Future = futures_util::future::BoxFuture<'static, Result<Self::Response, S::Error>>;
 
@@ -86,13 +84,50 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        let accept = request.headers().get(ACCEPT_ENCODING).cloned();
         let future = self.inner.call(request);
         Box::pin(async move {
-            let mut response = future.await?;
-            weaken_etag(response.headers_mut());
-            Ok(response)
+            let response = future.await?;
+            let worth_it = Marked.should_compress(&response)
+                && SizeAbove::new(MIN_SIZE).should_compress(&response);
+            Ok(if worth_it {
+                compress(response, accept).await
+            } else {
+                response.map(Either::Left)
+            })
         })
     }
+}
+
+/// `response`, which is worth compressing, compressed by tower-http as the client's
+/// `Accept-Encoding` (`accept`) asks: it negotiates the coding and sets the headers
+/// (`Vary: Accept-Encoding` even when the client takes no coding), or leaves the body alone;
+/// a compressed response's `ETag` made weak.
+async fn compress<B>(
+    response: Response<B>,
+    accept: Option<HeaderValue>,
+) -> Response<CompressedBody<B>>
+where
+    B: http_body::Body + Send + 'static,
+{
+    // tower-http negotiates on a request and compresses its service's response: a service that
+    // answers with the response already made.
+    let mut answer = Some(response);
+    let mut compressor =
+        tower_http::compression::Compression::new(tower::service_fn(move |_: Request<()>| {
+            std::future::ready(answer.take().ok_or("the response was already taken"))
+        }))
+        .quality(CompressionLevel::Fastest);
+    let mut request = Request::new(());
+    if let Some(accept) = accept {
+        request.headers_mut().insert(ACCEPT_ENCODING, accept);
+    }
+    let Ok(compressed) = compressor.call(request).await else {
+        unreachable!("called once, with the response in hand")
+    };
+    let mut compressed = compressed.map(|body| Either::Right(Box::pin(body)));
+    weaken_etag(compressed.headers_mut());
+    compressed
 }
 
 /// Turns a strong `ETag` weak on a response sent with a content coding.

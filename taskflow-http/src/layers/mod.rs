@@ -47,12 +47,13 @@ mod spawn;
 mod timeout;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::{Either, Full};
 
-pub use compress::{Compressible, Compression, CompressionLayer};
+pub use compress::{CompressedBody, Compressible, Compression, CompressionLayer};
 pub use https::{HttpsRule, HttpsRuleLayer};
 pub use panic::{CatchPanic, CatchPanicLayer};
 pub use shed::{LoadShed, LoadShedLayer, Permit};
@@ -124,7 +125,25 @@ fn peer<B>(request: &Request<B>) -> SocketAddr {
         .map_or(UNKNOWN_PEER, |peer| peer.0)
 }
 
+/// A request's [`Head`] as the layers that may answer it share it (in its extensions).
+#[derive(Debug, Clone)]
+struct SharedHead(Arc<Head>);
+
 impl Head {
+    /// The head of `request`, copied once per request: the first layer that may have to answer
+    /// it itself (the timeout, the panic handler) stores it in the request's extensions, and
+    /// the next takes it from there instead of copying the headers again.
+    fn shared<B>(request: &mut Request<B>) -> Arc<Self> {
+        if let Some(SharedHead(head)) = request.extensions().get::<SharedHead>() {
+            return Arc::clone(head);
+        }
+        let head = Arc::new(Self::of(request));
+        request
+            .extensions_mut()
+            .insert(SharedHead(Arc::clone(&head)));
+        head
+    }
+
     fn of<B>(request: &Request<B>) -> Self {
         Self {
             method: request.method().clone(),

@@ -60,8 +60,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let head = Head::of(&request);
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        let head = Head::shared(&mut request);
         let app = self.app.clone();
         let called = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)));
         Box::pin(async move {

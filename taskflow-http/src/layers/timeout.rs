@@ -64,8 +64,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let head = Head::of(&request);
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        let head = Head::shared(&mut request);
         let future = self.inner.call(request);
         let (app, after) = (self.app.clone(), self.after);
         Box::pin(async move {
