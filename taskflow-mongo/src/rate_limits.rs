@@ -35,12 +35,19 @@ const ATTEMPTS: usize = 3;
 
 /// The update pipeline of `update` (see the module docs). Every expression of one `$set`
 /// stage reads the document as it was before the stage.
+///
+/// The interval is added with `$dateAdd` (MongoDB 5.0+) rather than `$add` on a date, which
+/// SecantusDB's Rust server (the load harness' MongoDB) refuses as unsupported.
 fn pipeline(update: &GcraUpdate) -> Vec<Document> {
     let now = date(update.now());
     vec![doc! { "$set": {
         "tat": { "$cond": [
             { "$lte": [{ "$ifNull": ["$tat", now] }, date(update.admit_until())] },
-            { "$add": [{ "$max": ["$tat", now] }, update.interval_ms()] },
+            { "$dateAdd": {
+                "startDate": { "$max": ["$tat", now] },
+                "unit": "millisecond",
+                "amount": update.interval_ms(),
+            } },
             "$tat",
         ] },
         "prev": { "$ifNull": ["$tat", Bson::Null] },
@@ -123,7 +130,11 @@ mod tests {
         let expected = doc! { "$set": {
             "tat": { "$cond": [
                 { "$lte": [{ "$ifNull": ["$tat", now] }, DateTime::from_millis(1_048_000)] },
-                { "$add": [{ "$max": ["$tat", now] }, 12_000_i64] },
+                { "$dateAdd": {
+                    "startDate": { "$max": ["$tat", now] },
+                    "unit": "millisecond",
+                    "amount": 12_000_i64,
+                } },
                 "$tat",
             ] },
             "prev": { "$ifNull": ["$tat", Bson::Null] },
