@@ -23,6 +23,11 @@
 //!   at O(1) per insertion. Evictions of entries still fresh are counted (a cache too small for
 //!   the sessions active within one TTL shows there).
 //! - **No lock across an await.** The locks are `std` ones, taken only around map operations.
+//! - **One read for a crowd.** Checks of one session that miss while a storage read of it is
+//!   in flight wait for that read instead of sending their own ([`SessionCache::read_once`]):
+//!   when a busy session's entry expires, its concurrent requests cost one command, not one
+//!   each. A waiter is answered from a read that started after it missed or at most as long
+//!   before as the read takes, so the bound holds; the read is forgotten once answered.
 //!
 //! Time comes from the service's [`Clock`](crate::clock::Clock), the one session expiry is
 //! measured on, so tests move it by hand. A clock that steps backwards makes every entry
@@ -36,12 +41,17 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+use tokio::sync::OnceCell;
+
+use crate::auth::session::SessionValidity;
 use crate::clock::Timestamp;
 use crate::domain::{SessionId, UserId};
+use crate::error::StorageError;
 
 /// The longest time a session check may be cached (contract: at most one second).
 pub const MAX_TTL: Duration = Duration::from_secs(1);
@@ -217,7 +227,14 @@ pub(crate) struct SessionCache {
     config: SessionCacheConfig,
     per_stripe: usize,
     slots: Box<[Slot]>,
+    /// Storage reads in flight, by session, for [`Self::read_once`]: `None` inside is a read
+    /// that failed (each waiter then reads on its own). Only while a read is in flight, so
+    /// at most one per request in progress.
+    in_flight: Mutex<HashMap<(UserId, SessionId), Arc<SharedRead>>>,
 }
+
+/// The outcome of one storage read of a session, shared by the checks that waited for it.
+type SharedRead = OnceCell<Option<Option<SessionValidity>>>;
 
 impl fmt::Debug for SessionCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -236,6 +253,56 @@ impl SessionCache {
             config,
             per_stripe: (config.capacity / stripes).max(1),
             slots: (0..stripes).map(|_| Slot::default()).collect(),
+            in_flight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The session's validity from storage through `read`, read once for all the checks of
+    /// that session that ask while the read is in flight. Returns it and whether this call
+    /// made the read (the one that should [`insert`](Self::insert) what it found). A read that
+    /// fails fails the call that made it; the others then read on their own.
+    ///
+    /// # Errors
+    /// What `read` returned, for the call that made the read.
+    pub(crate) async fn read_once<F, Fut>(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        read: F,
+    ) -> Result<(Option<SessionValidity>, bool), StorageError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<SessionValidity>, StorageError>>,
+    {
+        if !self.enabled() {
+            return Ok((read().await?, true));
+        }
+        let key = (*user, *session);
+        let lock = || {
+            self.in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        let shared = Arc::clone(lock().entry(key).or_default());
+        let mut failure = None;
+        let mut made = false;
+        let outcome = *shared
+            .get_or_init(|| async {
+                made = true;
+                read().await.map_err(|e| failure = Some(e)).ok()
+            })
+            .await;
+        // Whoever is answered first forgets the read, so that no later check reuses it.
+        {
+            let mut in_flight = lock();
+            if in_flight.get(&key).is_some_and(|s| Arc::ptr_eq(s, &shared)) {
+                in_flight.remove(&key);
+            }
+        }
+        match (outcome, failure) {
+            (_, Some(e)) => Err(e),
+            (Some(validity), None) => Ok((validity, made)),
+            (None, None) => Ok((read().await?, true)),
         }
     }
 
@@ -624,5 +691,74 @@ mod tests {
         // Successive user ids spread over every stripe.
         let used = cache.slots.iter().filter(|s| !s.read().entries.is_empty());
         assert_eq!(used.count(), MAX_STRIPES);
+    }
+
+    /// A storage read counted in `reads` that waits for `gate` and then finds the session.
+    async fn gated_read(
+        reads: &AtomicU64,
+        gate: &tokio::sync::Notify,
+        answer: Result<(), ()>,
+    ) -> Result<Option<SessionValidity>, StorageError> {
+        reads.fetch_add(1, Ordering::SeqCst);
+        gate.notified().await;
+        answer.map_err(|()| StorageError::internal("the read failed"))?;
+        Ok(Some(SessionValidity {
+            revoked_at: None,
+            expires_at: far(),
+            idle_expires_at: far(),
+        }))
+    }
+
+    #[tokio::test]
+    async fn checks_that_miss_together_share_one_read_and_the_next_reads_again() {
+        let cache = cache(TTL, 64);
+        let (user, session) = ids();
+        let (reads, gate) = (AtomicU64::new(0), tokio::sync::Notify::new());
+        let read = || gated_read(&reads, &gate, Ok(()));
+        let check = || cache.read_once(&user, &session, read);
+        // Every read waiting then goes on (all three, were each check to read on its own).
+        let release = async {
+            tokio::task::yield_now().await;
+            gate.notify_waiters();
+        };
+        let (a, b, c, ()) = tokio::join!(check(), check(), check(), release);
+        let answers = [a, b, c].map(|r| r.expect("read"));
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "one read for three checks");
+        assert_eq!(answers.iter().filter(|(_, made)| *made).count(), 1);
+        assert!(
+            answers
+                .iter()
+                .all(|(v, _)| v.is_some_and(|v| v.is_active(start())))
+        );
+        // Answered, the read is forgotten: a later check reads storage again.
+        gate.notify_one();
+        let (later, made) = check().await.expect("read");
+        assert!(later.is_some() && made);
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        assert!(cache.in_flight.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_shared_read_fails_its_maker_and_the_others_read_alone() {
+        let cache = cache(TTL, 64);
+        let (user, session) = ids();
+        let (reads, gate) = (AtomicU64::new(0), tokio::sync::Notify::new());
+        let failing = || gated_read(&reads, &gate, Err(()));
+        let working = || gated_read(&reads, &gate, Ok(()));
+        let release = async {
+            tokio::task::yield_now().await;
+            gate.notify_one();
+            tokio::task::yield_now().await;
+            gate.notify_one();
+        };
+        let (first, second, ()) = tokio::join!(
+            cache.read_once(&user, &session, failing),
+            cache.read_once(&user, &session, working),
+            release
+        );
+        assert!(matches!(first, Err(StorageError::Internal(_))));
+        let (validity, made) = second.expect("its own read");
+        assert!(validity.is_some() && made);
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
     }
 }

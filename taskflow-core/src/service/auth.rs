@@ -508,16 +508,20 @@ impl AuthService {
             return Ok(principal);
         }
         let ticket = self.session_cache.ticket(&user, now);
-        let validity = self
-            .stores
-            .sessions
-            .get_session_validity(&user, &sid)
+        // Concurrent checks of this session that missed share one storage read.
+        let (validity, made) = self
+            .session_cache
+            .read_once(&user, &sid, || {
+                self.stores.sessions.get_session_validity(&user, &sid)
+            })
             .await?;
         match validity {
             Some(v) if v.is_active(now) => {
                 // Stored only if no revocation of this user went through this instance
                 // while the read was in flight.
-                self.session_cache.insert(ticket, &user, &sid, v.ends_at());
+                if made {
+                    self.session_cache.insert(ticket, &user, &sid, v.ends_at());
+                }
                 Ok(principal)
             }
             _ => Err(AuthError::Unauthorized),
