@@ -24,7 +24,7 @@
 //!   the sessions active within one TTL shows there).
 //! - **No lock across an await.** The locks are `std` ones, taken only around map operations.
 //! - **One read for a crowd.** Checks of one session that miss while a storage read of it is
-//!   in flight wait for that read instead of sending their own ([`SessionCache::read_once`]):
+//!   in flight wait for that read instead of sending their own (`SessionCache::read_once`):
 //!   when a busy session's entry expires, its concurrent requests cost one command, not one
 //!   each. A waiter is answered from a read that started after it missed or at most as long
 //!   before as the read takes, so the bound holds; the read is forgotten once answered.
