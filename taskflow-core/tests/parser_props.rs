@@ -18,35 +18,9 @@ use taskflow_core::domain::{Email, Priority, SessionId, TaskId, UserId};
 use taskflow_core::query::{
     CursorCodec, CursorKey, CursorToken, Position, SearchText, Sort, TaskFilter,
 };
+use taskflow_core::testkit::inputs::{bytes, text, tricky_char};
 
 // ---- Strategies shared by the properties. ----
-
-/// Characters that matter to the parsers here: separators, quotes, escapes, white space,
-/// controls, the base64url alphabet, and anything else.
-fn tricky_char() -> impl Strategy<Value = char> {
-    prop_oneof![
-        3 => prop::sample::select(
-            "\0\t\n\r \"'%&+,-./:;=?@[\\]_{}~*#!$()<>|^`AZaz09\u{7f}\u{85}\u{a0}\u{2028}\u{feff}\u{fffd}"
-                .chars()
-                .collect::<Vec<_>>()
-        ),
-        2 => prop::char::range('0', 'z'),
-        1 => any::<char>(),
-    ]
-}
-
-/// A text of up to `max` characters, weighted towards the tricky ones.
-fn text(max: usize) -> impl Strategy<Value = String> {
-    prop_oneof![
-        prop::collection::vec(tricky_char(), 0..=max).prop_map(|c| c.into_iter().collect()),
-        prop::collection::vec(any::<char>(), 0..=max).prop_map(|c| c.into_iter().collect()),
-        prop::string::string_regex(&format!("[A-Za-z0-9_-]{{0,{max}}}")).expect("a regex"),
-    ]
-}
-
-fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(any::<u8>(), 0..=max)
-}
 
 /// 2026-11-26T10:00:00Z.
 fn now() -> Timestamp {

@@ -16,6 +16,7 @@
 
 pub mod cases;
 mod down;
+pub mod inputs;
 pub mod model;
 pub mod props;
 pub mod rate_limit_cases;
