@@ -3,6 +3,10 @@
 //! allocator as the example servers. `scripts/load.sh` runs it beside them and reports
 //! TaskFlow's `/health/live` and its authenticated list as a share of this server's rate.
 //!
+//! With `--body FILE`, `/body` answers that file's bytes as JSON: the harness passes it
+//! TaskFlow's own list of 20, so that the cost of sending that response (mostly the
+//! kernel's, on loopback) is measured apart from the work of making it.
+//!
 //! `cargo bench --bench bare_axum --no-run` builds it (release profile); the harness runs
 //! the binary with `--bind 127.0.0.1:PORT`. Started by `cargo bench` (which passes only
 //! `--bench`), it exits at once instead of serving forever.
@@ -31,7 +35,21 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    let mut app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    if let Some(path) = args.windows(2).find(|w| w[0] == "--body").map(|w| &w[1]) {
+        let body = match std::fs::read(path) {
+            Ok(body) => axum::body::Bytes::from(body),
+            Err(e) => {
+                eprintln!("bare_axum: read {path}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+        app = app.route(
+            "/body",
+            axum::routing::get(move || std::future::ready((json, body.clone()))),
+        );
+    }
     match axum::serve(listener, app)
         .with_graceful_shutdown(taskflow::server::shutdown_signal())
         .await

@@ -491,8 +491,8 @@ run_combo() {
 # --- bare axum, axum and warp, interleaved --------------------------------------------------------
 # run_pair: the two example servers on the in-memory store (ports PORT and PORT+1) and bare
 # axum (benches/bare_axum.rs, PORT+2) up at once, all on CPU 1, only one loaded at a time; then
-# PAIR_ROUNDS rounds of closed-loop probes: bare axum's `ok`, and each example server's list,
-# bare baseline and GET /auth/me, the order reversed every other round (bare, axum, warp; then
+# PAIR_ROUNDS rounds of closed-loop probes: bare axum's `ok` and the list's bytes (/body), and
+# each example server's list, bare baseline and GET /auth/me, the order reversed every other round (bare, axum, warp; then
 # warp, axum, bare), so that the machine's drift over minutes hits all alike. Written to
 # RUN/pair/rNN-SERVER-SCENARIO.
 run_pair() {
@@ -515,7 +515,12 @@ run_pair() {
     done
     PORT=${ports[bare]}; BASE="http://127.0.0.1:$PORT"
     mkdir -p "$dir/bare"
-    taskset -c 1 "$BARE_BIN" --bind "127.0.0.1:$PORT" >/dev/null 2>"$dir/bare/server.err" &
+    # The list of 20 as axum's server answers it: bare axum serves the same bytes at /body.
+    curl -fs -m 10 -H "Authorization: Bearer ${tokens[axum]}" \
+        "http://127.0.0.1:${ports[axum]}/api/v1/tasks?limit=20" >"$dir/bare/list.json" \
+        || die "could not read the list of 20 for bare axum"
+    taskset -c 1 "$BARE_BIN" --bind "127.0.0.1:$PORT" --body "$dir/bare/list.json" \
+        >/dev/null 2>"$dir/bare/server.err" &
     pids[bare]=$!
     EXTRA_PIDS+=("${pids[bare]}")
     wait_http "$BASE/" "${pids[bare]}"
@@ -529,6 +534,9 @@ run_pair() {
             if [[ $server == bare ]]; then
                 begin_run "$round-bare-ok" 0 null
                 oha_bg load -c "$CONNECTIONS" -z "${PROBE_SECS}s" "$BASE/"
+                finish_run
+                begin_run "$round-bare-body" 0 null
+                oha_bg load -c "$CONNECTIONS" -z "${PROBE_SECS}s" "$BASE/body"
                 finish_run
                 curl -fs -m 5 -o /dev/null "$BASE/" || die "bare axum no longer answers"
                 continue
@@ -843,8 +851,9 @@ EOF
     cat >>"$OUT/run/method.md" <<EOF
 - **Side by side**: bare axum and both example servers up at once, the latter on the
   in-memory store (all on CPU 1, one loaded at a time), $PAIR_ROUNDS rounds of closed-loop
-  probes (${PROBE_SECS} s, $CONNECTIONS connections): bare axum's \`ok\`, and each example
-  server's list, baseline and \`GET /auth/me\`, the order reversed every other round. The
+  probes (${PROBE_SECS} s, $CONNECTIONS connections): bare axum's \`ok\` and the bytes of the
+  axum server's list of 20 (\`/body\`), and each example server's list, baseline and
+  \`GET /auth/me\`, the order reversed every other round. The
   throughput targets are judged on the medians of these rounds (see "Reading the results").
 - **The database's share** and **the Node comparison** (MongoDB): described in their sections.
 - **Latency rows** are from the step at half the probed capacity, corrected for coordinated

@@ -7,8 +7,9 @@
 //! The servers: `bare` (`benches/bare_axum.rs`, one route answering `ok` on a plain
 //! `axum::serve`: the floor of this machine) probed on `ok`; the `axum` and `warp` example
 //! servers probed on `baseline` (`/health/live`), `me` (`GET /api/v1/auth/me`) and `list`
-//! (the authenticated list of 20). Rounds without a bare server (older runs) still report the
-//! adapters.
+//! (the authenticated list of 20); bare axum also on `body`, the bytes of axum's list of 20
+//! (the cost of sending that response, apart from making it). Rounds without a bare server
+//! (older runs) still report the adapters.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -57,6 +58,8 @@ struct Adapter {
 struct Round {
     number: usize,
     bare: Option<Probe>,
+    /// Bare axum sending the bytes of axum's list of 20 (`/body`; runs before it had none).
+    bare_body: Option<Probe>,
     /// axum, warp.
     adapters: [Adapter; 2],
 }
@@ -100,6 +103,9 @@ pub(crate) struct OfBare {
     pub live_by_cpu: [f64; 2],
     /// The same for the list.
     pub list_by_cpu: [f64; 2],
+    /// Bare axum's server CPU per request sending the list's bytes over the list's: the share
+    /// of the list's cost that is sending its response (when probed).
+    pub list_by_cpu_of_body: Option<[f64; 2]>,
     /// Bare axum's server CPU over its probes, in cores (median).
     pub bare_cores: f64,
 }
@@ -121,6 +127,7 @@ fn rounds(dir: &Path) -> Vec<Round> {
             Some(Round {
                 number: r,
                 bare: probe(r, "bare", "ok"),
+                bare_body: probe(r, "bare", "body"),
                 adapters: [adapter(r, "axum")?, adapter(r, "warp")?],
             })
         })
@@ -187,12 +194,14 @@ pub(crate) fn section(md: &mut String, run_dir: &Path) -> Option<Comparison> {
         };
         let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
         let me = [share(0, |a| a.me), share(1, |a| a.me)];
+        let of_body = [0, 1].map(|i| m(&|r| Some(r.bare_body?.cpu_us / r.adapters[i].list.cpu_us)));
         OfBare {
             live: [0, 1].map(|i| nan(share(i, |a| Some(a.baseline)))),
             list: [0, 1].map(|i| nan(share(i, |a| Some(a.list)))),
             me: me[0].zip(me[1]).map(|(a, w)| [a, w]),
             live_by_cpu: [0, 1].map(|i| by_cpu(i, |a| Some(a.baseline))),
             list_by_cpu: [0, 1].map(|i| by_cpu(i, |a| Some(a.list))),
+            list_by_cpu_of_body: of_body[0].zip(of_body[1]).map(|(a, w)| [a, w]),
             bare_cores: nan(bare_cores),
         }
     });
@@ -257,15 +266,16 @@ fn throughput_table(md: &mut String, rounds: &[Round]) -> (Option<f64>, Option<f
 /// Server CPU per request of every round and the medians; returns bare axum's median share
 /// of its core.
 fn cpu_table(md: &mut String, rounds: &[Round]) -> Option<f64> {
-    md.push_str("\nServer CPU per request (µs, utime + stime of the server over its probe):\n\n| round | bare axum | `/health/live` axum / warp | `/auth/me` axum / warp | list of 20 axum / warp | bare axum's server CPU (cores) |\n|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("\nServer CPU per request (µs, utime + stime of the server over its probe):\n\n| round | bare axum | bare axum, the list's bytes | `/health/live` axum / warp | `/auth/me` axum / warp | list of 20 axum / warp | bare axum's server CPU (cores) |\n|---:|---:|---:|---:|---:|---:|---:|\n");
     let cpus = |a: Option<Probe>, w: Option<Probe>| format!("{} / {}", cpu(a), cpu(w));
     for r in rounds {
         let [a, w] = r.adapters;
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             r.number,
             cpu(r.bare),
+            cpu(r.bare_body),
             cpus(Some(a.baseline), Some(w.baseline)),
             cpus(a.me, w.me),
             cpus(Some(a.list), Some(w.list)),
@@ -276,8 +286,9 @@ fn cpu_table(md: &mut String, rounds: &[Round]) -> Option<f64> {
     let bare_cores = m(&|r| r.bare.map(|p| p.cores));
     let _ = writeln!(
         md,
-        "| **median** | {} | {} / {} | {} / {} | {} / {} | {} |",
+        "| **median** | {} | {} | {} / {} | {} / {} | {} / {} | {} |",
         n1(m(&|r| r.bare.map(|p| p.cpu_us))),
+        n1(m(&|r| r.bare_body.map(|p| p.cpu_us))),
         n1(m(&|r| Some(r.adapters[0].baseline.cpu_us))),
         n1(m(&|r| Some(r.adapters[1].baseline.cpu_us))),
         n1(m(&|r| r.adapters[0].me.map(|p| p.cpu_us))),
@@ -313,6 +324,11 @@ fn shares_table(md: &mut String, bare: Option<&OfBare>, of_baseline: [f64; 2]) {
             md,
             "list of 20 of bare axum (server CPU per request, bare's over TaskFlow's)",
             some(b.list_by_cpu),
+        );
+        row(
+            md,
+            "list of 20 of bare axum sending the same bytes (server CPU per request)",
+            b.list_by_cpu_of_body.map_or([None, None], some),
         );
     }
     row(

@@ -553,6 +553,17 @@ impl Targets {
                 judged.map(|s| s >= target),
             );
         }
+        if let Some(of_body) = bare.and_then(|b| b.list_by_cpu_of_body) {
+            // What the list target leaves for making the response, once sending it is paid.
+            self.push(
+                format!("{adapter}, memory: list of 20 against bare axum sending the same bytes (for reference)"),
+                format!(
+                    "{} by server CPU per request: bare axum spends that share of the list's cost just answering its bytes",
+                    percent(of_body[i])
+                ),
+                Verdict::Reported,
+            );
+        }
         if let Some(b) = bare
             && i == 0
         {

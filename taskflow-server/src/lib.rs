@@ -3,6 +3,7 @@
 pub mod config;
 #[cfg(feature = "sentry")]
 pub mod error_tracking;
+pub mod log_writer;
 pub mod runtime;
 pub mod serve;
 

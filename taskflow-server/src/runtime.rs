@@ -19,19 +19,16 @@ use crate::serve::{ApiBody, ApiService};
 /// a file or a log collector gets no escape codes), JSON lines in production; the level from
 /// `RUST_LOG` (default `info`).
 ///
-/// Lines are written by a thread of their own, in batches (one `write` for all the lines
-/// queued since the last), so that a request does not wait on standard output; none is
-/// dropped: when 128k lines are queued, a request waits for room as it would for a direct
-/// write. Keep the returned guard until the process ends: dropping it writes out what is still
-/// queued.
+/// Lines are written by a thread of their own ([`crate::log_writer`]), in batches: one
+/// `write` for the lines of up to 20 ms, so that a request neither waits on standard output
+/// nor wakes that thread. None is dropped: past 8 MiB waiting, a request waits for room as it
+/// would for a direct write. Keep the returned guard until the process ends: dropping it
+/// writes out what is still waiting.
 #[must_use = "dropping the guard stops the log writer: keep it until the process ends"]
 pub fn init_tracing(profile: Profile) -> LogGuard {
     use std::io::IsTerminal as _;
     let ansi = std::io::stdout().is_terminal();
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("taskflow-log")
-        .finish(std::io::BufWriter::new(std::io::stdout()));
+    let (writer, guard) = crate::log_writer::batched(std::io::stdout(), "taskflow-log");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -49,7 +46,7 @@ pub fn init_tracing(profile: Profile) -> LogGuard {
 /// Keeps the log writer of [`init_tracing`] running; dropping it writes out the queued lines.
 #[derive(Debug)]
 pub struct LogGuard(
-    #[allow(dead_code, reason = "held for its Drop")] tracing_appender::non_blocking::WorkerGuard,
+    #[allow(dead_code, reason = "held for its Drop")] crate::log_writer::BatchGuard,
 );
 
 /// The application for `config`: the embedded in-memory store unless a MongoDB URI is set.
