@@ -25,6 +25,9 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(20);
 /// Bytes waiting past which a line waits for the writer thread to take them.
 pub const ROOM: usize = 8 << 20;
 
+/// The buffer capacity kept between batches; a larger one (after a burst) is given back.
+const KEPT: usize = 1 << 20;
+
 /// A [`MakeWriter`] whose lines the thread of its [`BatchGuard`] writes out in batches.
 #[derive(Clone, Debug)]
 pub struct BatchWriter {
@@ -112,6 +115,10 @@ fn write_out<W: Write>(shared: &Shared, mut output: W) {
         // with a direct write.
         let _ = output.write_all(&batch).and_then(|()| output.flush());
         batch.clear();
+        if batch.capacity() > KEPT {
+            // A burst's buffer is not kept for the quiet that follows.
+            batch = Vec::new();
+        }
         if closing && shared.lock().waiting.is_empty() {
             return;
         }
