@@ -20,10 +20,11 @@ use crate::serve::{ApiBody, ApiService};
 /// `RUST_LOG` (default `info`).
 ///
 /// Lines are written by a thread of their own ([`crate::log_writer`]), in batches: one
-/// `write` for the lines of up to 20 ms, so that a request neither waits on standard output
-/// nor wakes that thread. None is dropped: past 8 MiB waiting, a request waits for room as it
-/// would for a direct write. Keep the returned guard until the process ends: dropping it
-/// writes out what is still waiting.
+/// `write` for the lines of about 20 ms, so that a request does not wait on standard output,
+/// and only the first line of a batch wakes that thread. None is dropped: past 8 MiB waiting,
+/// a request waits for room as it would for a direct write. Keep the returned guard until the
+/// process ends: dropping it writes out what is still waiting (giving up after 5 s on an
+/// output that takes nothing); lines after that are written directly.
 #[must_use = "dropping the guard stops the log writer: keep it until the process ends"]
 pub fn init_tracing(profile: Profile) -> LogGuard {
     use std::io::IsTerminal as _;
